@@ -1,0 +1,244 @@
+# AstroDrizzle's stages (SPEC §1) as rules. Per-exposure stages ({root}) and per-chip stages
+# ({root}, {chip}) are separate jobs; static mask, median and final drizzle gather.
+# Every rule gets exactly the parameters of its stage through params, so a changed parameter
+# reruns exactly the stages that use it.
+
+R = "results/{name}/"
+
+
+def exposure_path(wc):
+    return exposure(wc.name, wc.root).path
+
+
+def all_of(pattern):
+    """Input function: ``pattern`` expanded over the product's exposures."""
+    return lambda wc: [pattern.format(name=wc.name, root=r) for r in roots(wc.name)]
+
+
+def chips_of(pattern):
+    return lambda wc: [pattern.format(name=wc.name, root=wc.root, chip=c)
+                       for c in exposure(wc.name, wc.root).chips]
+
+
+rule static:
+    input:
+        exposure=exposure_path,
+    output:
+        R + "{root}_static.fits",
+    params:
+        pars=pars("static"),
+    resources:
+        mem_mb=mem_for(3),
+        runtime=10,
+    log:
+        "logs/{name}/static/{root}.log",
+    script:
+        "../scripts/static.py"
+
+
+rule static_mask:
+    input:
+        exposures=lambda wc: [e.path for e in exposures(wc.name)],
+        masks=all_of(R + "{root}_static.fits"),
+    output:
+        R + "{name}_staticMask.fits",
+    params:
+        pars=pars("static"),
+    resources:
+        mem_mb=mem_for(2),
+        runtime=10,
+    log:
+        "logs/{name}/static_mask.log",
+    script:
+        "../scripts/static_mask.py"
+
+
+rule sky_stats:
+    input:
+        exposure=exposure_path,
+        static=R + "{root}_static.fits",
+    output:
+        R + "{root}_skystats.json",
+    params:
+        pars=pars("sky_stats"),
+    resources:
+        mem_mb=mem_for(3),
+        runtime=10,
+    log:
+        "logs/{name}/sky_stats/{root}.log",
+    script:
+        "../scripts/sky_stats.py"
+
+
+def sky_stats_inputs(wc):
+    own = R.format(name=wc.name) + f"{wc.root}_skystats.json"
+    if product_params(wc.name)["skymethod"] == "localmin":
+        return [own]
+    return [own] + all_of(R + "{root}_skystats.json")(wc)
+
+
+rule sky:
+    input:
+        exposure=exposure_path,
+        stats=sky_stats_inputs,
+    output:
+        R + "{root}_sky.json",
+    params:
+        pars=pars("sky"),
+    resources:
+        mem_mb=200,
+        runtime=5,
+    log:
+        "logs/{name}/sky/{root}.log",
+    script:
+        "../scripts/sky.py"
+
+
+def separate_frame_inputs(wc):
+    exps = exposures(wc.name)
+    p = product_params(wc.name)
+    if p["driz_sep_wcs"] and p["driz_sep_refimage"]:
+        return [p["driz_sep_refimage"].split("[")[0]]
+    # By default only the first exposure defines the plane; see separate_frame_stage.
+    return [e.path for e in (exps if p["driz_sep_wcs"] else exps[:1])]
+
+
+rule separate_frame:
+    input:
+        separate_frame_inputs,
+    output:
+        R + "{name}_sep_frame.fits",
+    params:
+        pars=pars("separate_frame"),
+        exposures=lambda wc: [e.path for e in exposures(wc.name)],
+    resources:
+        mem_mb=300,
+        runtime=5,
+    log:
+        "logs/{name}/separate_frame.log",
+    script:
+        "../scripts/separate_frame.py"
+
+
+rule driz_separate:
+    input:
+        exposure=exposure_path,
+        static=R + "{root}_static.fits",
+        sky=R + "{root}_sky.json",
+        frame=R + "{name}_sep_frame.fits",
+    output:
+        sci=R + "{root}_single_sci.fits",
+        wht=R + "{root}_single_wht.fits",
+    params:
+        pars=pars("driz_separate"),
+    resources:
+        mem_mb=mem_for(6),
+        runtime=20,
+    log:
+        "logs/{name}/driz_separate/{root}.log",
+    script:
+        "../scripts/driz_separate.py"
+
+
+rule median:
+    input:
+        exposures=lambda wc: [e.path for e in exposures(wc.name)],
+        sci=all_of(R + "{root}_single_sci.fits"),
+        wht=all_of(R + "{root}_single_wht.fits"),
+        sky=all_of(R + "{root}_sky.json"),
+    output:
+        R + "{name}_med.fits",
+    params:
+        pars=pars("median"),
+    resources:
+        mem_mb=lambda wc, input: 1200,
+        runtime=30,
+    log:
+        "logs/{name}/median.log",
+    script:
+        "../scripts/median.py"
+
+
+rule blot:
+    input:
+        exposure=exposure_path,
+        median=R + "{name}_med.fits",
+        sky=R + "{root}_sky.json",
+    output:
+        R + "{root}_sci{chip}_blt.fits",
+    params:
+        pars=pars("blot"),
+    resources:
+        mem_mb=mem_for(2),
+        runtime=20,
+    log:
+        "logs/{name}/blot/{root}_sci{chip}.log",
+    script:
+        "../scripts/blot.py"
+
+
+rule driz_cr:
+    input:
+        exposure=exposure_path,
+        blot=R + "{root}_sci{chip}_blt.fits",
+        sky=R + "{root}_sky.json",
+    output:
+        R + "{root}_sci{chip}_crmask.fits",
+    params:
+        pars=pars("driz_cr"),
+    resources:
+        mem_mb=mem_for(3),
+        runtime=20,
+    log:
+        "logs/{name}/driz_cr/{root}_sci{chip}.log",
+    script:
+        "../scripts/driz_cr.py"
+
+
+rule crclean:
+    input:
+        exposure=exposure_path,
+        masks=chips_of(R + "{root}_sci{chip}_crmask.fits"),
+        blots=chips_of(R + "{root}_sci{chip}_blt.fits"),
+    output:
+        R + "{root}_crclean.fits",
+    params:
+        pars=pars("crclean"),
+    resources:
+        mem_mb=mem_for(3),
+        runtime=10,
+    log:
+        "logs/{name}/crclean/{root}.log",
+    script:
+        "../scripts/crclean.py"
+
+
+def crmask_inputs(wc):
+    if not cr_rejection(wc.name):
+        return []
+    out = [R.format(name=wc.name) + f"{e.rootname}_sci{c}_crmask.fits"
+           for e in exposures(wc.name) for c in e.chips]
+    if product_params(wc.name)["driz_cr_corr"]:
+        out += all_of(R + "{root}_crclean.fits")(wc)
+    return out
+
+
+rule final_drizzle:
+    input:
+        exposures=lambda wc: [e.path for e in exposures(wc.name)],
+        static=R + "{name}_staticMask.fits",
+        sky=all_of(R + "{root}_sky.json"),
+        crmasks=crmask_inputs,
+    output:
+        R + "{name}_{suffix}.fits",
+    wildcard_constraints:
+        suffix="drz|drc",
+    params:
+        pars=pars("final_drizzle"),
+    resources:
+        mem_mb=mem_for(1.5, base=1000),
+        runtime=30,
+    log:
+        "logs/{name}/final_drizzle.log",
+    script:
+        "../scripts/final_drizzle.py"

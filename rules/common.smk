@@ -1,0 +1,106 @@
+# Helpers shared by the rules: configuration, products, exposures, per-stage parameters.
+import functools
+import glob
+import os
+
+from snakemake.utils import validate
+
+from snakedrizzle import params as sdparams
+from snakedrizzle.exposure import read_exposure
+from snakedrizzle.inputs import resolve_inputs
+
+config.update(sdparams.normalise(config))
+validate(config, "../config.schema.json")
+
+DEMO = "demo"
+PARAM_NAMES = set(sdparams.DEFAULTS)
+
+
+wildcard_constraints:
+    name=r"[^/]+",
+    root=r"[A-Za-z0-9]+",
+    chip=r"\d+",
+
+
+def products():
+    """{name: {'input': spec, **parameter overrides}}: the command line's input/output, else the
+    config's product list, else the demo."""
+    if config["input"]:
+        name = config["output"] or "final"
+        return {name: {"input": config["input"]}}
+    if config["products"]:
+        prods = {}
+        for p in config["products"]:
+            unknown = set(p) - PARAM_NAMES - {"input", "output"}
+            if unknown:
+                raise ValueError(f"config products[{p['output']}]: unknown parameter(s) {sorted(unknown)}")
+            prods[p["output"]] = {k: v for k, v in p.items() if k != "output"}
+        return prods
+    return {DEMO: {"input": None}}
+
+
+def product_params(name):
+    overrides = {k: v for k, v in products()[name].items() if k != "input"}
+    return {**{k: config[k] for k in PARAM_NAMES}, **sdparams.normalise(overrides)}
+
+
+def pars(stage):
+    """params: function giving a rule exactly the parameters its stage uses."""
+    return lambda wc: sdparams.stage_params(stage, product_params(wc.name))
+
+
+@functools.lru_cache(maxsize=None)
+def _read(path, mtime, overrides):
+    return read_exposure(path, **dict(overrides))
+
+
+def exposures(name):
+    """Validated exposures of a product, in input order (for the demo after it is generated)."""
+    spec = products()[name]["input"]
+    if spec is None:
+        folder = checkpoints.demo_data.get(name=name).output[0]
+        paths = sorted(glob.glob(os.path.join(folder, "*_fl[tc].fits")))
+    else:
+        paths, _ = resolve_inputs(spec)
+    p = product_params(name)
+    overrides = tuple((k, p[k]) for k in ("exptime", "gain", "rdnoise"))
+    return [_read(path, os.path.getmtime(path), overrides) for path in paths]
+
+
+def exposure(name, root):
+    for e in exposures(name):
+        if e.rootname == root:
+            return e
+    raise ValueError(f"product {name} has no exposure {root}")
+
+
+def roots(name):
+    return [e.rootname for e in exposures(name)]
+
+
+def cr_rejection(name):
+    """driz_cr forces blot, median and separate drizzle; all need at least two exposures."""
+    p = product_params(name)
+    return p["driz_cr"] and len(exposures(name)) >= 2
+
+
+def product_suffix(name):
+    exps = exposures(name)
+    return "drc" if exps and exps[0].suffix == "flc" else "drz"
+
+
+def product_file(name):
+    return f"results/{name}/{name}_{product_suffix(name)}.fits"
+
+
+def all_targets(wildcards):
+    return [product_file(name) for name in products()]
+
+
+def input_mb(input):
+    return sum(os.path.getsize(f) for f in input if os.path.exists(f)) / 2**20
+
+
+def mem_for(factor, base=300):
+    """resources: mem_mb from the size of the files a job reads."""
+    return lambda wc, input: int(base + factor * input_mb(input))

@@ -1,0 +1,12 @@
+# The built-in demo: a small synthetic dithered set (stars, galaxies, sky, noise, cosmic rays,
+# SIP distortion) with its truth, made by snakedrizzle.simulate. A checkpoint, because the
+# exposures it makes decide the per-exposure jobs that follow.
+
+
+checkpoint demo_data:
+    output:
+        directory("results/{name}/inputs"),
+    log:
+        "logs/{name}/demo_data.log",
+    script:
+        "../scripts/demo_data.py"

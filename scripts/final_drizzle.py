@@ -1,0 +1,14 @@
+import re
+
+from snakedrizzle.stages import final_drizzle_stage
+from snakedrizzle.workflow import run_stage
+
+i = snakemake.input
+# CR masks are named <root>_sci<chip>_crmask.fits
+crmasks = {}
+for path in i.crmasks:
+    m = re.search(r"([^/]+)_sci(\d+)_crmask\.fits$", path)
+    if m:
+        crmasks[(m[1], int(m[2]))] = path
+run_stage(snakemake, final_drizzle_stage, list(i.exposures), i.static, list(i.sky), crmasks,
+          snakemake.output[0], snakemake.params.pars)

@@ -1,0 +1,165 @@
+"""One HST exposure as the pipeline sees it: validated metadata plus lazy access to chip arrays.
+
+Everything instrument-specific that AstroDrizzle needs (gain, read noise, units, CTE direction)
+is decided here, once, from the headers (SPEC §1.1, §2). Inputs are opened read-only.
+"""
+import os
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from astropy.io import fits
+
+from .errors import InputError
+
+# INSTRUME -> DETECTOR values this release drizzles.
+KNOWN_DETECTORS = {"ACS": {"WFC", "HRC", "SBC"}, "WFC3": {"UVIS", "IR"}}
+SUFFIX_RE = re.compile(r"^(?P<root>.+?)_(?P<suffix>[a-z0-9]+)\.fits(\.gz)?$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Exposure:
+    path: str
+    rootname: str
+    suffix: str          # 'flt', 'flc', ...
+    instrument: str
+    detector: str
+    exptime: float
+    chips: tuple         # EXTVERs of the SCI extensions, in file order
+    shapes: tuple        # (ny, nx) per chip
+    bunit: str
+    gain: float
+    rdnoise: float
+    ccdamp: str = ""
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def in_units(self):
+        """'cps' for count-rate data (BUNIT with '/S', or ergs), else 'counts' (SPEC §1.1)."""
+        unit = self.bunit.lower()
+        return "cps" if ("/s" in unit or "erg" in unit) else "counts"
+
+    @property
+    def conversion_factor(self):
+        """Factor from data units to electrons (DrizzlePac's _conversionFactor)."""
+        return self.exptime if self.in_units == "cps" else 1.0
+
+    def cte_direction(self, extver):
+        """Readout (CTE tail) direction of a chip, as DrizzlePac assigns it (SPEC §1.10)."""
+        if (self.instrument, self.detector) in {("ACS", "WFC"), ("WFC3", "UVIS")}:
+            return -1 if extver == 1 else 1
+        if (self.instrument, self.detector) == ("ACS", "HRC"):
+            return 1 if self.ccdamp in ("A", "B") else -1
+        return 0
+
+
+def rootname_of(path):
+    match = SUFFIX_RE.match(os.path.basename(path))
+    if not match:
+        raise InputError(path, "file name must look like <rootname>_<suffix>.fits (e.g. j8bt06nyq_flt.fits)")
+    return match["root"], match["suffix"].lower()
+
+
+def _average_nonzero(header, keywords):
+    values = [float(header[k]) for k in keywords if k in header and float(header[k]) != 0.0]
+    return sum(values) / len(values) if values else 0.0
+
+
+def _check_complete(path, hdul):
+    """A truncated file still parses its headers; compare the data it promises with its size."""
+    size = os.path.getsize(path)
+    for hdu in hdul:
+        info = hdu.fileinfo()
+        if info and info["datLoc"] + info["datSpan"] > size:
+            raise InputError(path, f"file is truncated: extension {hdu.name},{hdu.ver} "
+                             f"needs {info['datLoc'] + info['datSpan']} bytes, file has {size}")
+
+
+def read_exposure(path, exptime=None, gain=None, rdnoise=None):
+    """Validate ``path`` and return its :class:`Exposure`. Any problem is one InputError.
+
+    ``exptime``/``gain``/``rdnoise`` are AstroDrizzle's instrument overrides (None = header).
+    """
+    path = os.fspath(path)
+    rootname, suffix = rootname_of(path)
+    if not os.path.isfile(path):
+        raise InputError(path, "file not found")
+    try:
+        with fits.open(path, memmap=True, lazy_load_hdus=False) as hdul:
+            _check_complete(path, hdul)
+            return _exposure_from_hdul(path, rootname, suffix, hdul, exptime, gain, rdnoise)
+    except InputError:
+        raise
+    except Exception as exc:  # astropy raises many types for corrupt files
+        raise InputError(path, f"not a readable FITS file ({exc})") from None
+
+
+def _exposure_from_hdul(path, rootname, suffix, hdul, exptime, gain, rdnoise):
+    phdr = hdul[0].header
+    instrument = str(phdr.get("INSTRUME", "")).strip().upper()
+    detector = str(phdr.get("DETECTOR", "")).strip().upper()
+    if detector not in KNOWN_DETECTORS.get(instrument, ()):
+        raise InputError(path, f"unknown instrument/detector INSTRUME={instrument!r} DETECTOR={detector!r}; "
+                         f"supported: {', '.join(f'{i}/{d}' for i, ds in KNOWN_DETECTORS.items() for d in sorted(ds))}")
+    if exptime is None:
+        if "EXPTIME" not in phdr:
+            raise InputError(path, "no EXPTIME keyword in the primary header")
+        exptime = float(phdr["EXPTIME"])
+    if not np.isfinite(exptime) or exptime <= 0:
+        raise InputError(path, f"EXPTIME={exptime} is not positive: an exposure without exposure time cannot be drizzled")
+
+    names = {(h.name.upper(), h.ver) for h in hdul}
+    chips = tuple(h.ver for h in hdul if h.name.upper() == "SCI")
+    if not chips:
+        raise InputError(path, "no SCI extension")
+    for ver in chips:
+        for ext in ("ERR", "DQ"):
+            if (ext, ver) not in names:
+                raise InputError(path, f"missing extension {ext},{ver} (SCI,{ver} is present)")
+    shapes = []
+    for ver in chips:
+        shape = hdul["SCI", ver].shape
+        if len(shape) != 2:
+            raise InputError(path, f"SCI,{ver} is not a 2-D image (shape {shape})")
+        shapes.append(tuple(shape))
+    sci1 = hdul["SCI", chips[0]].header
+    bunit = str(sci1.get("BUNIT", phdr.get("BUNIT", "ELECTRONS")))
+
+    if instrument == "ACS" and detector == "SBC":
+        gain_v, rn_v = 1.0, 0.0
+    else:
+        gain_v = _average_nonzero(phdr, [f"ATODGN{a}" for a in "ABCD"])
+        rn_v = _average_nonzero(phdr, [f"READNSE{a}" for a in "ABCD"])
+    return Exposure(
+        path=path, rootname=rootname, suffix=suffix, instrument=instrument, detector=detector,
+        exptime=float(exptime), chips=chips, shapes=tuple(shapes), bunit=bunit,
+        gain=float(gain if gain is not None else gain_v),
+        rdnoise=float(rdnoise if rdnoise is not None else rn_v),
+        ccdamp=str(phdr.get("CCDAMP", "")).strip().upper(),
+    )
+
+
+class ChipData:
+    """The arrays of one chip: SCI as float32 with non-finite values zeroed, DQ, optional ERR,
+    and ``finite`` (False where SCI was NaN/inf: such pixels are always treated as bad)."""
+
+    def __init__(self, sci, dq, err, finite):
+        self.sci, self.dq, self.err, self.finite = sci, dq, err, finite
+
+
+def read_chip(path, extver, with_err=False):
+    """One chip's arrays, copied out of a read-only memory map (the input is never touched)."""
+    with fits.open(path, memmap=True) as hdul:
+        sci = np.array(hdul["SCI", extver].data, dtype=np.float32)
+        dq = np.asarray(hdul["DQ", extver].data)
+        err = np.array(hdul["ERR", extver].data, dtype=np.float32) if with_err else None
+    if dq.shape != sci.shape:  # some files store a constant DQ as a tiny stub
+        dq = np.zeros(sci.shape, dtype=np.int16)
+    else:
+        dq = np.array(dq)
+    if err is not None and err.shape != sci.shape:
+        err = None
+    finite = np.isfinite(sci)
+    if not finite.all():
+        sci[~finite] = 0.0
+    return ChipData(sci, dq, err, finite)

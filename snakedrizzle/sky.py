@@ -1,0 +1,62 @@
+"""Sky (SPEC §1.5): a clipped statistic per chip, then one of AstroDrizzle's ways of turning
+chip statistics into the MDRIZSKY value each chip subtracts. Inputs are never changed: the
+values travel in small JSON files."""
+import numpy as np
+
+from .stats import clipped_stats, histogram_mode
+
+METHODS = ("localmin", "globalmin", "match", "globalmin+match")
+
+
+def chip_sky(sci, good, skystat="median", skywidth=0.1, skylower=None, skyupper=None,
+             skyclip=5, skylsigma=4.0, skyusigma=4.0):
+    """Sky of one chip in its data units, from the ``good`` pixels; None if none is usable."""
+    values = sci[good]
+    if values.size < 2:
+        return None
+    try:
+        stats = clipped_stats(values, skylower, skyupper, skyclip, skylsigma, skyusigma)
+    except ValueError:
+        return None
+    if skystat == "mean":
+        return stats.mean
+    if skystat == "mode":
+        return histogram_mode(values[(values >= stats.lower) & (values <= stats.upper)], stats, skywidth)[0]
+    inside = values[(values >= stats.lower) & (values <= stats.upper)]
+    return float(np.median(inside))
+
+
+def to_brightness(value, pscale, exptime, in_units):
+    """Data units -> surface brightness (per arcsec², per second), comparable across chips."""
+    rate = value if in_units == "cps" else value / exptime
+    return rate / pscale ** 2
+
+
+def from_brightness(b, pscale, exptime, in_units):
+    value = b * pscale ** 2
+    return value if in_units == "cps" else value * exptime
+
+
+def minimum_sky(chip_stats):
+    """``localmin``/``globalmin`` core: the smallest brightness among ``chip_stats`` (a list of
+    dicts with value, pscale, exptime, in_units), or None if no chip had a usable sky."""
+    b = [to_brightness(c["value"], c["pscale"], c["exptime"], c["in_units"])
+         for c in chip_stats if c["value"] is not None]
+    return min(b) if b else None
+
+
+def parse_skyfile(path):
+    """``skyfile``: lines 'file value [value per chip...]'; a comment containing 'applied = yes'
+    means the values were already subtracted. Returns ({rootname or basename: [values]}, applied)."""
+    values, applied = {}, False
+    with open(path) as f:
+        for line in f:
+            text = line.strip()
+            if text.startswith("#"):
+                if "applied" in text.lower() and "yes" in text.lower().split("applied", 1)[1]:
+                    applied = True
+                continue
+            words = text.split()
+            if len(words) >= 2:
+                values[words[0]] = [float(w) for w in words[1:]]
+    return values, applied

@@ -1,0 +1,212 @@
+"""WCS layer: full-distortion chip WCSs (stwcs), output frames (SPEC §1.2) and pixel maps.
+
+A *frame* is an undistorted TAN ``astropy.wcs.WCS`` with ``pixel_shape`` set; frames travel
+between jobs as FITS headers (``frame_to_header``/``frame_from_header``).
+"""
+import numpy as np
+from astropy import wcs as pywcs
+from astropy.io import fits
+from scipy import ndimage
+from stwcs.distortion import utils as stwcs_utils
+from stwcs.wcsutil import HSTWCS
+
+from .errors import InputError
+
+
+def chip_wcs(path, extver, coeffs=True):
+    """The chip's HSTWCS with SIP + NPOL + D2IM; ``coeffs=False`` keeps only the linear part."""
+    try:
+        with fits.open(path, memmap=True) as hdul:
+            w = HSTWCS(hdul, ext=("SCI", extver))
+    except Exception as exc:
+        raise InputError(path, f"SCI,{extver} has no usable celestial WCS ({exc})") from None
+    if not w.wcs.ctype[0].startswith("RA"):
+        raise InputError(path, f"SCI,{extver} has no celestial WCS (CTYPE1={w.wcs.ctype[0]!r})")
+    if not coeffs:
+        w.sip = w.cpdis1 = w.cpdis2 = w.det2im1 = w.det2im2 = None
+    return w
+
+
+def linear_pscale(w):
+    """Pixel scale (arcsec) of the undistorted chip: IDCSCALE when known (DrizzlePac's wcslin_pscale)."""
+    idcscale = getattr(w, "idcscale", None)
+    if idcscale:
+        return float(idcscale)
+    return float(np.sqrt(abs(np.linalg.det(w.wcs.cd))) * 3600.0)
+
+
+def frame_pscale(frame):
+    return float(np.sqrt(abs(np.linalg.det(frame.wcs.cd))) * 3600.0)
+
+
+def frame_orientat(frame):
+    """Position angle of the frame's +Y axis, degrees East of North."""
+    cd = frame.wcs.cd
+    return float(np.rad2deg(np.arctan2(cd[0, 1], cd[1, 1])))
+
+
+def _perfect_cd(pscale, orientat):
+    o = np.deg2rad(orientat)
+    return pscale / 3600.0 * np.array([[-np.cos(o), np.sin(o)], [np.sin(o), np.cos(o)]])
+
+
+def default_frame(chip_wcs_list):
+    """DrizzlePac's default output frame: stwcs ``output_wcs`` over all chips, then a perfect CD
+    from the frame's own scale and ORIENTAT (SPEC §1.2)."""
+    out = stwcs_utils.output_wcs(list(chip_wcs_list), undistort=True)
+    frame = pywcs.WCS(naxis=2)
+    frame.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    frame.wcs.crval = out.wcs.crval
+    frame.wcs.crpix = out.wcs.crpix
+    frame.wcs.cd = _perfect_cd(out.pscale, out.orientat)
+    frame.pixel_shape = tuple(int(n) for n in out.pixel_shape)
+    frame.wcs.set()
+    return frame
+
+
+def _rotated_range(corners, angle):
+    t = np.deg2rad(angle)
+    rot = np.array([[np.cos(t), np.sin(t)], [-np.sin(t), np.cos(t)]])
+    c = corners @ rot
+    return c[:, 0].min(), c[:, 0].max(), c[:, 1].min(), c[:, 1].max()
+
+
+def custom_frame(base, ra=None, dec=None, scale=None, rot=None, outnx=None, outny=None,
+                 crpix1=None, crpix2=None):
+    """Apply AstroDrizzle's ``final_*``/``driz_sep_*`` frame parameters to ``base`` (SPEC §1.2)."""
+    frame = base.deepcopy()
+    pscale, orientat = frame_pscale(frame), frame_orientat(frame)
+    ratio = None
+    if scale is not None and not np.isclose(scale, pscale, rtol=1e-8, atol=0):
+        ratio = pscale / scale
+    delta_rot = None if rot is None or orientat - rot == 0 else orientat - rot
+    crpix = (crpix1, crpix2) if crpix1 is not None and crpix2 is not None else None
+    shape = None
+    if outnx is not None and outny is not None:
+        shape = (int(np.floor(outnx + 0.5)), int(np.floor(outny + 0.5)))
+        if min(shape) < 1:
+            raise InputError("final_outnx/final_outny", f"output size {shape} is smaller than 1")
+        if crpix is None:
+            crpix = ((shape[0] + 1.0) / 2.0, (shape[1] + 1.0) / 2.0)
+    else:
+        nx, ny = frame.pixel_shape
+        if delta_rot is None and ratio is not None:
+            shape = (max(1, int(np.ceil(ratio * nx))), max(1, int(np.ceil(ratio * ny))))
+            if crpix is None:
+                crpix = tuple(1.0 + ratio * (frame.wcs.crpix - 1.0))
+        elif delta_rot is not None:
+            corners = np.array([[0.5, 0.5], [nx + 0.5, 0.5], [0.5, ny + 0.5], [nx + 0.5, ny + 0.5]]) - frame.wcs.crpix
+            if ratio is not None:
+                corners *= ratio
+            xmin, xmax, ymin, ymax = _rotated_range(corners, delta_rot)
+            shape = (max(1, int(np.ceil(xmax - xmin))), max(1, int(np.ceil(ymax - ymin))))
+            if crpix is None:
+                crpix = (-xmin + 0.5, -ymin + 0.5)
+    if ratio is not None:
+        frame.wcs.cd = frame.wcs.cd / ratio
+    if delta_rot is not None:
+        t = np.deg2rad(delta_rot)
+        frame.wcs.cd = frame.wcs.cd @ np.array([[np.cos(t), np.sin(t)], [-np.sin(t), np.cos(t)]])
+    if shape is not None:
+        frame.pixel_shape = shape
+    if crpix is not None:
+        frame.wcs.crpix = np.asarray(crpix, dtype=float)
+    if ra is not None and dec is not None:
+        frame.wcs.crval = [float(ra), float(dec)]
+    frame.wcs.set()
+    return frame
+
+
+def frame_from_image(spec):
+    """A frame from a reference image ``file.fits`` or ``file.fits[ext]`` (first extension with a CD)."""
+    path, ext = spec, None
+    if spec.endswith("]") and "[" in spec:
+        path, ext = spec[:-1].split("[", 1)
+        ext = int(ext) if ext.isdigit() else tuple(p.strip() for p in ext.split(","))
+        if isinstance(ext, tuple):
+            ext = (ext[0], int(ext[1])) if len(ext) == 2 else ext[0]
+    try:
+        with fits.open(path) as hdul:
+            if ext is None:
+                ext = next(i for i, h in enumerate(hdul) if "CD1_1" in h.header or "CDELT1" in h.header)
+            hdr = hdul[ext].header
+            w = HSTWCS(hdul, ext=ext)
+    except StopIteration:
+        raise InputError(path, "no extension with a celestial WCS to use as the output frame") from None
+    except Exception as exc:
+        raise InputError(path, f"cannot read a WCS from it ({exc})") from None
+    frame = pywcs.WCS(naxis=2)
+    frame.wcs.ctype = ["RA---TAN", "DEC--TAN"]
+    frame.wcs.crval, frame.wcs.crpix = w.wcs.crval, w.wcs.crpix
+    frame.wcs.cd = w.wcs.cd if w.wcs.has_cd() else np.diag(w.wcs.cdelt)
+    frame.pixel_shape = (int(hdr["NAXIS1"]), int(hdr["NAXIS2"]))
+    frame.wcs.set()
+    return frame
+
+
+def frame_to_header(frame):
+    hdr = frame.to_header()
+    for key in ("PC1_1", "PC1_2", "PC2_1", "PC2_2", "CDELT1", "CDELT2"):
+        hdr.remove(key, ignore_missing=True)
+    for i in (1, 2):
+        for j in (1, 2):
+            hdr[f"CD{i}_{j}"] = float(frame.wcs.cd[i - 1, j - 1])
+    hdr["NAXIS1"], hdr["NAXIS2"] = frame.pixel_shape
+    hdr["ORIENTAT"] = (frame_orientat(frame), "position angle of image y axis (deg. e of n)")
+    return hdr
+
+
+def frame_from_header(hdr):
+    frame = pywcs.WCS(hdr, naxis=2, relax=True)
+    frame.pixel_shape = (int(hdr["NAXIS1"]), int(hdr["NAXIS2"]))
+    return frame
+
+
+def subframe(frame, x0, y0, nx, ny):
+    """The window of ``frame`` starting at 0-based pixel (x0, y0): same projection, CRPIX moved."""
+    sub = frame.deepcopy()
+    sub.wcs.crpix = frame.wcs.crpix - np.array([x0, y0], dtype=float)
+    sub.pixel_shape = (int(nx), int(ny))
+    sub.wcs.set()
+    return sub
+
+
+def pixmap(src_wcs, dst_frame, shape, stepsize=10):
+    """Map every pixel of an image of ``shape`` (ny, nx) with ``src_wcs`` into 0-based pixel
+    coordinates of ``dst_frame``: array (ny, nx, 2) of (x, y).
+
+    As DrizzlePac does, the full distortion is evaluated exactly only on a grid every
+    ``stepsize`` pixels (1-based nodes 0, s, 2s, ... past the edge) and interpolated bilinearly
+    in between; ``stepsize=0`` or 1 evaluates every pixel.
+    """
+    ny, nx = shape
+    step = int(stepsize) if stepsize and stepsize > 1 else 1
+    if step == 1:
+        gx, gy = np.arange(1, nx + 1, dtype=float), np.arange(1, ny + 1, dtype=float)
+    else:  # nodes 0, s, 2s, ... up to the first node at or past the last pixel
+        gx = step * np.arange(-(-nx // step) + 1, dtype=float)
+        gy = step * np.arange(-(-ny // step) + 1, dtype=float)
+    xx, yy = np.meshgrid(gx, gy)
+    ra, dec = src_wcs.all_pix2world(xx.ravel(), yy.ravel(), 1)
+    ox, oy = dst_frame.wcs_world2pix(ra, dec, 0)
+    ox, oy = ox.reshape(xx.shape), oy.reshape(xx.shape)
+    if step == 1:
+        return np.dstack([ox, oy])
+    # Fractional grid coordinates of every 1-based pixel centre.
+    fy, fx = np.meshgrid(np.arange(1, ny + 1) / step, np.arange(1, nx + 1) / step, indexing="ij")
+    out = np.empty((ny, nx, 2), dtype=np.float64)
+    out[..., 0] = ndimage.map_coordinates(ox, [fy, fx], order=1, mode="nearest")
+    out[..., 1] = ndimage.map_coordinates(oy, [fy, fx], order=1, mode="nearest")
+    return out
+
+
+def footprint_bounds(src_wcs, dst_frame, shape, step=16):
+    """Bounding box (xmin, xmax, ymin, ymax, 0-based) in ``dst_frame`` of the edge pixels of an image."""
+    ny, nx = shape
+    xs = np.unique(np.r_[np.arange(0.5, nx + 0.5, step), nx + 0.5])
+    ys = np.unique(np.r_[np.arange(0.5, ny + 0.5, step), ny + 0.5])
+    ex = np.r_[xs, xs, np.full(ys.size, 0.5), np.full(ys.size, nx + 0.5)]
+    ey = np.r_[np.full(xs.size, 0.5), np.full(xs.size, ny + 0.5), ys, ys]
+    ra, dec = src_wcs.all_pix2world(ex, ey, 1)
+    ox, oy = dst_frame.wcs_world2pix(ra, dec, 0)
+    return ox.min(), ox.max(), oy.min(), oy.max()
