@@ -94,23 +94,25 @@ rule sky:
         "../scripts/sky.py"
 
 
-def separate_frame_inputs(wc):
-    exps = exposures(wc.name)
-    p = product_params(wc.name)
-    if p["driz_sep_wcs"] and p["driz_sep_refimage"]:
-        return [p["driz_sep_refimage"].split("[")[0]]
-    # By default only the first exposure defines the plane; see separate_frame_stage.
-    return [e.path for e in (exps if p["driz_sep_wcs"] else exps[:1])]
+def input_spec(wc):
+    """The product's input as given (a glob stays a glob), or the demo's folder as a glob."""
+    spec = products()[wc.name]["input"]
+    return spec if spec is not None else f"results/{wc.name}/inputs/*_fl[tc].fits"
 
 
 rule separate_frame:
+    # The plane the separate drizzle and the median work in: DrizzlePac's default frame of all
+    # exposures (so intermediates match DrizzlePac's pixel grid), pinned once made. Its only
+    # file input is the first exposure and it sees the others through the input spec, so adding
+    # exposures to a glob does not move the grid and does not re-drizzle the others; delete the
+    # file (or change a driz_sep_* parameter) to recompute it.
     input:
-        separate_frame_inputs,
+        ancient(lambda wc: exposures(wc.name)[0].path),
     output:
         R + "{name}_sep_frame.fits",
     params:
         pars=pars("separate_frame"),
-        exposures=lambda wc: [e.path for e in exposures(wc.name)],
+        inputs=input_spec,
     resources:
         mem_mb=300,
         runtime=5,
@@ -239,6 +241,6 @@ rule final_drizzle:
         mem_mb=mem_for(1.5, base=1000),
         runtime=30,
     log:
-        "logs/{name}/final_drizzle.log",
+        "logs/{name}/final_drizzle_{suffix}.log",
     script:
         "../scripts/final_drizzle.py"

@@ -65,13 +65,22 @@ STAGES = {
 _NONE_WORDS = {"", "none", "indef", "null"}
 
 
+_BOOL_WORDS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+
+
 def normalise(params):
-    """Turn 'None'/'INDEF'/'' into None for parameters that default to None (as AstroDrizzle's
-    INDEF), so the schema sees one spelling."""
+    """Command-line spellings to one form before validation: 'None'/'INDEF'/'' -> None for
+    parameters that default to None, 'true'/'false' -> booleans for switches."""
     out = dict(params)
     for key, default in DEFAULTS.items():
-        if default is None and isinstance(out.get(key), str) and out[key].strip().lower() in _NONE_WORDS:
+        value = out.get(key)
+        if not isinstance(value, str):
+            continue
+        word = value.strip().lower()
+        if default is None and word in _NONE_WORDS:
             out[key] = None
+        elif isinstance(default, bool) and word in _BOOL_WORDS:
+            out[key] = _BOOL_WORDS[word]
     return out
 
 

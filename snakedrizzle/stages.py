@@ -153,9 +153,10 @@ def output_frame(exposure_paths, pars, prefix="final_"):
 
 
 def separate_frame_stage(exposure_paths, out, pars):
-    """The tangent plane the separate drizzle works in. By default it comes from the first
-    exposure only (so adding exposures never re-drizzles the others) and each exposure is
-    drizzled onto its own window of it; with ``driz_sep_wcs`` it is the user's fixed frame."""
+    """The plane of the separate drizzle: DrizzlePac's default frame of ``exposure_paths`` (or the
+    ``driz_sep_*`` custom frame). Each exposure is drizzled onto its own window of it, so an
+    exposure added later only needs a window of its own; with ``driz_sep_wcs`` windows are
+    clipped to the user's frame."""
     frame = output_frame(exposure_paths, pars, prefix="driz_sep_")
     hdr = W.frame_to_header(frame)
     hdr["BOUNDED"] = (bool(pars.get("driz_sep_wcs")), "windows are clipped to NAXIS1/2")
@@ -236,7 +237,7 @@ def median_stage(exposure_paths, sci_files, wht_files, sky_files, out, pars):
     ny, nx = gy1 - gy0, gx1 - gx0
     frame = W.subframe(W.frame_from_header(headers[0]), gx0 - x0s[0], gy0 - y0s[0], nx, ny)
 
-    readnoise = [float(np.sqrt(np.mean([e.rdnoise ** 2] * len(e.chips)))) for e in exps]
+    readnoise = [e.rdnoise for e in exps]  # one read noise per exposure: all its chips share it
     exptime = [e.exptime for e in exps]
     background = []
     for e, f in zip(exps, sky_files):

@@ -152,13 +152,15 @@ def frame_to_header(frame):
         for j in (1, 2):
             hdr[f"CD{i}_{j}"] = float(frame.wcs.cd[i - 1, j - 1])
     hdr["NAXIS1"], hdr["NAXIS2"] = frame.pixel_shape
+    # Header-only files lose NAXISn, so the frame size is kept twice.
+    hdr["FRAMENX"], hdr["FRAMENY"] = frame.pixel_shape
     hdr["ORIENTAT"] = (frame_orientat(frame), "position angle of image y axis (deg. e of n)")
     return hdr
 
 
 def frame_from_header(hdr):
     frame = pywcs.WCS(hdr, naxis=2, relax=True)
-    frame.pixel_shape = (int(hdr["NAXIS1"]), int(hdr["NAXIS2"]))
+    frame.pixel_shape = (int(hdr.get("FRAMENX", hdr.get("NAXIS1"))), int(hdr.get("FRAMENY", hdr.get("NAXIS2"))))
     return frame
 
 
