@@ -1,0 +1,568 @@
+"""mapreg: map DS9 region files onto the chips of images (DrizzlePac's ``mapreg``), e.g. to make
+TweakReg ``exclusions`` files.
+
+Regions in sky coordinates (fk5/icrs, galactic, fk4, ecliptic), or in image coordinates of
+``refimg``, are converted into image coordinates of every chip through its full distortion
+model; each chip gets ``<image>_<extname><extver>_twreg.reg`` in ``outpath`` (none when no region
+is left) and ``catfname`` lists the region files per image. "Fixed" regions already in a chip's
+image coordinates (``chip_reg``) are appended as they are.
+
+As in DrizzlePac (stregion), sizes become pixels with the local pixel scale at the shape's
+centre and angles turn with the direction of North there; fk5 and icrs are taken as the same
+frame. Unlike DrizzlePac, image-coordinate regions of ``refimg`` are really converted
+(DrizzlePac drops them) and ``outpath`` is created when missing. 'physical' coordinates are
+treated as image coordinates (true for full-frame HST images).
+"""
+import argparse
+import os
+import re
+import sys
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from astropy.io import fits
+
+from ..errors import InputError
+from ..io.extspec import open_wcs, parse_extension, set_default_mode
+from ..io.fitsio import atomic_path
+from ..skytopix import world_to_pixel
+
+__all__ = ["MapReg", "map_region_files", "read_regions", "main"]
+
+SKY_SYSTEMS = {"fk5": "fk5", "j2000": "fk5", "icrs": "icrs", "fk4": "fk4", "b1950": "fk4",
+               "galactic": "galactic", "ecliptic": "ecliptic"}
+IMAGE_SYSTEMS = {"image", "physical", "logical"}
+_UNSUPPORTED_SYSTEMS = {"linear", "amplifier", "detector", "wcs", "wcsa"}
+
+
+@dataclass
+class Shape:
+    """One DS9 shape: arguments as numbers (positions/sizes/angles in degrees for sky shapes,
+    pixels for image shapes) with their kinds: 'x', 'y' (a position), 'd' (a size), 'a' (an
+    angle), 'p' (a size given in pixels inside a sky shape)."""
+    name: str
+    system: str
+    values: list
+    kinds: list
+    exclude: bool = False
+    comment: str = ""
+    source: str = ""
+
+    @property
+    def is_sky(self):
+        return self.system in SKY_SYSTEMS.values()
+
+
+@dataclass
+class RegionFile:
+    path: str
+    global_attrs: str = ""
+    shapes: list = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading DS9 region files
+
+
+def read_regions(path):
+    """Shapes of a DS9 region file, with their coordinate systems."""
+    if not os.path.isfile(path):
+        raise InputError(path, "region file not found")
+    region = RegionFile(path)
+    system = "physical"  # DS9's default
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            body, comment = _split_comment(line.strip())
+            for statement in _split_statements(body):
+                word = statement.lower()
+                if word.startswith("global"):
+                    region.global_attrs = statement[6:].strip()
+                elif word in SKY_SYSTEMS:
+                    system = SKY_SYSTEMS[word]
+                elif word in IMAGE_SYSTEMS:
+                    system = "image"
+                elif word in _UNSUPPORTED_SYSTEMS:
+                    raise InputError(f"{path}:{number}", f"coordinate system '{statement}' is "
+                                     "not supported (use fk5, icrs, galactic, or image)")
+                else:
+                    region.shapes.append(_parse_shape(statement, system, comment,
+                                                      f"{path}:{number}"))
+    return region
+
+
+def _split_comment(line):
+    """Code and the text after the first '#' outside parentheses/braces/quotes (inside
+    parentheses quotes are units: 2.5" and 1.5')."""
+    depth, quote = 0, None
+    for i, char in enumerate(line):
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "\"'" and depth == 0:
+            quote = char
+        elif char in "({":
+            depth += 1
+        elif char in ")}":
+            depth -= 1
+        elif char == "#" and depth == 0:
+            return line[:i].strip(), line[i + 1:].strip()
+    return line, ""
+
+
+def _split_statements(body):
+    return [s.strip() for s in re.split(r";(?![^(]*\))", body) if s.strip()]
+
+
+_SHAPE_RE = re.compile(r"^(?P<sign>[+-]?)\s*(?P<name>[A-Za-z]+)\s*(?:\((?P<args>[^)]*)\)|"
+                       r"(?P<bare>\s.*))?\s*$")
+
+
+def _parse_shape(statement, system, comment, where):
+    match = _SHAPE_RE.match(statement)
+    if match is None:
+        raise InputError(where, f"cannot read '{statement}' as a region")
+    name = match.group("name").lower()
+    args = match.group("args") if match.group("args") is not None else match.group("bare") or ""
+    tokens = [t for t in re.split(r"[,\s]+", args.strip()) if t]
+    kinds = _kinds(name, len(tokens), where)
+    values, kinds = _values(tokens, kinds, system, where)
+    return Shape(name, system, values, kinds, match.group("sign") == "-", comment, where)
+
+
+def _kinds(name, n, where):
+    """Argument kinds of a DS9 shape with ``n`` arguments."""
+    fixed = {"circle": "xyd", "point": "xy", "line": "xyxy", "text": "xy", "vector": "xyda"}
+    if name in fixed and n == len(fixed[name]):
+        return list(fixed[name])
+    if name == "annulus" and n >= 4:
+        return list("xy") + ["d"] * (n - 2)
+    if name in ("ellipse", "box") and n >= 4:
+        sizes = n - 2 - (n % 2)  # an odd count ends with the angle
+        return list("xy") + ["d"] * sizes + (["a"] if n % 2 else [])
+    if name == "polygon" and n >= 6 and n % 2 == 0:
+        return list("xy") * (n // 2)
+    raise InputError(where, f"unsupported region '{name}' with {n} arguments (supported: circle,"
+                     " ellipse, box, polygon, point, annulus, line, text, vector)")
+
+
+def _values(tokens, kinds, system, where):
+    """Numbers: sky positions in degrees (RA text in hours), sizes in degrees unless marked in
+    pixels ('i'/'p'), angles in degrees; image shapes in pixels."""
+    from astropy import units as u
+    from astropy.coordinates import Angle
+
+    sky = system in SKY_SYSTEMS.values()
+    values, out_kinds = [], []
+    for token, kind in zip(tokens, kinds):
+        try:
+            if kind in "xy" and sky and re.search(r"[:hms]", token):
+                hours = kind == "x" and system in ("fk5", "icrs", "fk4")
+                value = Angle(token, unit=u.hourangle if hours else u.deg).deg
+            elif kind == "d" and sky:
+                value, kind = _sky_size(token, kind)
+            else:
+                value = float(token.rstrip("dip"))
+        except ValueError:
+            raise InputError(where, f"cannot read '{token}' as a number or an angle") from None
+        values.append(float(value))
+        out_kinds.append(kind)
+    return values, out_kinds
+
+
+_SIZE_UNITS = {'"': 1 / 3600.0, "'": 1 / 60.0, "d": 1.0, "r": np.degrees(1.0)}
+
+
+def _sky_size(token, kind):
+    if token[-1] in _SIZE_UNITS:
+        return float(token[:-1]) * _SIZE_UNITS[token[-1]], kind
+    if token[-1] in "ip":
+        return float(token[:-1]), "p"
+    return float(token), kind
+
+
+# --------------------------------------------------------------------------------------------
+# Converting shapes
+
+
+def _to_fk5(shapes):
+    """Positions of galactic/fk4/ecliptic shapes re-expressed in fk5 (fk5 and icrs as is)."""
+    from astropy import units as u
+    from astropy.coordinates import SkyCoord
+
+    out = []
+    for shape in shapes:
+        if shape.system in ("fk5", "icrs"):
+            out.append(shape)
+            continue
+        lon, lat = _positions(shape)
+        frame = {"ecliptic": "geocentrictrueecliptic"}.get(shape.system, shape.system)
+        c = SkyCoord(lon * u.deg, lat * u.deg, frame=frame).transform_to("fk5")
+        out.append(_with_positions(shape, c.ra.deg, c.dec.deg, system="fk5"))
+    return out
+
+
+def _positions(shape):
+    kinds = np.array(shape.kinds)
+    values = np.array(shape.values)
+    return values[kinds == "x"], values[kinds == "y"]
+
+
+def _with_positions(shape, xs, ys, system):
+    values, ix, iy = list(shape.values), iter(xs), iter(ys)
+    for i, kind in enumerate(shape.kinds):
+        if kind == "x":
+            values[i] = float(next(ix))
+        elif kind == "y":
+            values[i] = float(next(iy))
+    return replace(shape, values=values, system=system)
+
+
+def _local_frame(wcs, x0, y0):
+    """Pixel scale (deg/px) and the angle of North (deg from +x) at pixel positions, from
+    finite differences of the full distortion model, as stregion estimates them."""
+    lon0, lat0 = wcs.all_pix2world(x0, y0, 1)
+    coslat = np.cos(np.radians(lat0))
+    steps = []
+    for dx, dy in ((1.0, 0.0), (0.0, 1.0)):
+        lon, lat = wcs.all_pix2world(x0 + dx, y0 + dy, 1)
+        dlon = ((lon - lon0 + 180.0) % 360.0 - 180.0) * coslat
+        steps.append(np.hypot(dlon, lat - lat0))
+    cdelt = np.sqrt(steps[0] * steps[1])
+    xn, yn = world_to_pixel(wcs, lon0, lat0 + cdelt)
+    north = np.degrees(np.arctan2(yn - y0, xn - x0))
+    return cdelt, north
+
+
+def _sky_to_image(shapes, wcs, label):
+    """Sky shapes -> image shapes of ``wcs``: one vectorised inversion for all positions."""
+    shapes = _to_fk5(shapes)
+    if not shapes:
+        return []
+    lon = np.concatenate([_positions(s)[0] for s in shapes])
+    lat = np.concatenate([_positions(s)[1] for s in shapes])
+    xs, ys = world_to_pixel(wcs, lon, lat, label=label)
+    refs = _reference_indices(shapes)
+    cdelt, north = _local_frame(wcs, xs[refs], ys[refs])
+    out, start = [], 0
+    for shape, scale, turn in zip(shapes, cdelt, north):
+        n = shape.kinds.count("x")
+        moved = _with_positions(shape, xs[start:start + n], ys[start:start + n], "image")
+        moved.values = [_size_or_angle(v, k, scale, turn) for v, k in zip(moved.values, moved.kinds)]
+        moved.kinds = ["d" if k == "p" else k for k in moved.kinds]
+        out.append(moved)
+        start += n
+    return out
+
+
+def _reference_indices(shapes):
+    """Index (into the flat position list) of the position each shape's sizes refer to: the
+    last one before them (the centre), as stregion does."""
+    refs, start = [], 0
+    for shape in shapes:
+        before = shape.kinds[: next((i for i, k in enumerate(shape.kinds) if k in "dpa"),
+                                    len(shape.kinds))]
+        refs.append(start + max(before.count("x") - 1, 0))
+        start += shape.kinds.count("x")
+    return np.array(refs, dtype=int)
+
+
+def _size_or_angle(value, kind, scale, north):
+    if kind == "d":
+        return value / scale
+    if kind == "a":
+        return value + north - 90.0
+    return value
+
+
+def _image_to_sky(shapes, wcs):
+    """Image shapes of a reference image -> sky shapes (the inverse of _sky_to_image)."""
+    if not shapes:
+        return []
+    xs = np.concatenate([_positions(s)[0] for s in shapes])
+    ys = np.concatenate([_positions(s)[1] for s in shapes])
+    lon, lat = wcs.all_pix2world(xs, ys, 1)
+    refs = _reference_indices(shapes)
+    cdelt, north = _local_frame(wcs, xs[refs], ys[refs])
+    out, start = [], 0
+    for shape, scale, turn in zip(shapes, cdelt, north):
+        n = shape.kinds.count("x")
+        moved = _with_positions(shape, lon[start:start + n], lat[start:start + n], "fk5")
+        moved.values = [v * scale if k == "d" else v - turn + 90.0 if k == "a" else v
+                        for v, k in zip(moved.values, moved.kinds)]
+        out.append(moved)
+        start += n
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Filtering and writing
+
+
+def _bounding_box(shape):
+    """(xmin, ymin, xmax, ymax) of an image shape, as DrizzlePac's fast filter computes it."""
+    v, name = shape.values, shape.name
+    x, y = _positions(shape)
+    sizes = [val for val, k in zip(v, shape.kinds) if k == "d"]
+    angle = np.radians(v[-1]) if shape.kinds[-1] == "a" else 0.0
+    if name in ("circle", "annulus"):
+        r = max(sizes)
+        return x[0] - r, y[0] - r, x[0] + r, y[0] + r
+    if name in ("box", "ellipse"):
+        a, b = sizes[-2], sizes[-1]
+        if name == "box":
+            a, b = a / 2.0, b / 2.0
+            hx = max(abs(a * np.cos(angle) - b * np.sin(angle)), abs(a * np.cos(angle) + b * np.sin(angle)))
+            hy = max(abs(a * np.sin(angle) + b * np.cos(angle)), abs(a * np.sin(angle) - b * np.cos(angle)))
+        else:
+            hx = np.hypot(a * np.cos(angle), b * np.sin(angle))
+            hy = np.hypot(a * np.sin(angle), b * np.cos(angle))
+        return x[0] - hx, y[0] - hy, x[0] + hx, y[0] + hy
+    if name in ("point", "text"):
+        return x[0], y[0], x[0], y[0]
+    return x.min(), y.min(), x.max(), y.max()
+
+
+def _inside(shape, nx, ny):
+    """Does the shape's bounding box touch the chip [0.5, n + 0.5]? Approximate, like
+    DrizzlePac's 'fast' filter: a shape whose box touches the chip is kept."""
+    x0, y0, x1, y1 = _bounding_box(shape)
+    if shape.name in ("point", "text"):
+        return 0.5 < x0 < nx + 0.5 and 0.5 < y0 < ny + 0.5
+    return 0.5 < x1 and nx + 0.5 > x0 and 0.5 < y1 and ny + 0.5 > y0
+
+
+def _format_shape(shape):
+    numbers = ",".join(f"{v:f}" for v in shape.values)
+    comment = f" # {shape.comment}" if shape.comment else ""
+    return f"{'-' if shape.exclude else ''}{shape.name}({numbers}){comment}"
+
+
+def _write_region_file(path, shapes, global_attrs, append):
+    lines = []
+    if append and os.path.isfile(path):
+        old = read_regions(path)
+        shapes = old.shapes + shapes
+        global_attrs = old.global_attrs or global_attrs
+    lines.append(f"global {global_attrs}".rstrip())
+    lines.append("image")
+    lines += [_format_shape(s) for s in shapes]
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        set_default_mode(tmp)
+
+
+# --------------------------------------------------------------------------------------------
+# The task
+
+
+def map_region_files(input_reg, images, img_wcs_ext="sci", refimg=None, ref_wcs_ext="sci",
+                     chip_reg=None, outpath="./regions", filter=None, catfname=None,
+                     append=False, verbose=True):
+    """Write per-chip region files (image coordinates) for every image; return
+    ``{image: [region file name or 'None' per extension]}``.
+
+    ``input_reg``: a region file or a list of them. ``images``: file names (comma list,
+    wildcards, @list or a list). ``img_wcs_ext``: an extension name (all its versions), an HDU
+    number, ``('SCI', 1)``, or a list of these. ``chip_reg``: region files in image coordinates,
+    one per extension, appended unchanged. ``filter='fast'`` drops shapes outside the chip.
+    """
+    if filter not in (None, "", "None") and str(filter).lower() not in ("fast", "precise"):
+        raise InputError("filter", f"must be None, 'fast' or 'precise', not {filter!r}")
+    fast = filter not in (None, "", "None")  # 'precise' is 'fast' in DrizzlePac too
+    outpath = outpath or os.curdir
+    os.makedirs(outpath, exist_ok=True)
+    regions = _input_regions(input_reg, refimg, ref_wcs_ext)
+    sky = [s for r in regions for s in r.shapes]
+    global_attrs = next((r.global_attrs for r in regions if r.global_attrs), "")
+    catalog = {}
+    for image in _image_list(images):
+        extensions = _extensions(image, img_wcs_ext)
+        fixed = _chip_regions(chip_reg, len(extensions))
+        names = []
+        for ext, chip in zip(extensions, fixed):
+            label = f"{image}[{ext[0]},{ext[1]}]" if isinstance(ext, tuple) else f"{image}[{ext}]"
+            nx, ny = _chip_size(image, ext, label)
+            shapes = _sky_to_image(sky, open_wcs(image, _wcs_ext(ext)), label)
+            shapes += chip.shapes if chip else []
+            if fast:
+                shapes = [s for s in shapes if _inside(s, nx, ny)]
+            if not shapes:
+                names.append("None")
+                continue
+            name = _region_name(image, ext)
+            _write_region_file(os.path.join(outpath, name), shapes,
+                               global_attrs or (chip.global_attrs if chip else ""), append)
+            names.append(name)
+            if verbose:
+                print(f"{label}: {len(shapes)} regions -> {os.path.join(outpath, name)}")
+        catalog[image] = names
+    if catfname:
+        _write_catalog(os.path.join(outpath, catfname), catalog)
+    return catalog
+
+
+def _input_regions(input_reg, refimg, ref_wcs_ext):
+    """Region files as sky shapes; image shapes converted through ``refimg``."""
+    files = [input_reg] if isinstance(input_reg, str) else [f for f in (input_reg or []) if f]
+    if not files or not all(isinstance(f, str) and f.strip() for f in files):
+        raise InputError("input_reg", "give a region file or a list of region files")
+    out = []
+    for number, path in enumerate(files, 1):
+        region = read_regions(path.strip())
+        image = [s for s in region.shapes if not s.is_sky]
+        if image:
+            wcs = _reference_wcs(path, refimg, ref_wcs_ext, number, len(files))
+            region.shapes = [s for s in region.shapes if s.is_sky] + _image_to_sky(image, wcs)
+        out.append(region)
+    return out
+
+
+def _reference_wcs(regfile, refimg, ref_wcs_ext, number, count):
+    """The WCS of image-coordinate regions: refimg's [ext], else ref_wcs_ext (version =
+    position of the region file when several are given), else the primary header."""
+    if refimg in (None, "", " "):
+        raise InputError(regfile, "has regions in image coordinates: give refimg")
+    path, ext = parse_extension(refimg)
+    if ext is None and ref_wcs_ext not in (None, "", " "):
+        ext = parse_extension(f"x[{ref_wcs_ext}]")[1]
+    if count > 1 and isinstance(ext, tuple):
+        ext = (ext[0], number)
+    return open_wcs(path, 0 if ext is None else ext)
+
+
+def _image_list(images):
+    from ..io.extspec import expand_files
+
+    items = images.split(",") if isinstance(images, str) else list(images or [])
+    names = [parse_extension(str(i).strip())[0] for i in items if str(i).strip()]
+    if not names:
+        raise InputError("images", "no image given")
+    return expand_files(names)
+
+
+def _extensions(image, img_wcs_ext):
+    """Concrete extensions: names expand to all their versions in ``image``; names keep the
+    case they were given in (it appears in the output names, as in DrizzlePac)."""
+    items = img_wcs_ext if isinstance(img_wcs_ext, list) else [img_wcs_ext]
+    with fits.open(image) as hdul:
+        out = []
+        for item in items:
+            if isinstance(item, (int, np.integer)) or isinstance(item, tuple):
+                out.append(item if isinstance(item, tuple) else int(item))
+                continue
+            text = str(item).strip()
+            if text.isdigit():
+                out.append(int(text))
+            elif "," in text:
+                name, ver = [t.strip() for t in text.split(",")]
+                out.append((name, int(ver)))
+            else:
+                versions = [h.ver for h in hdul if h.name.upper() == text.upper()]
+                if not versions:
+                    raise InputError(image, f"has no '{text}' extension")
+                out += [(text, v) for v in versions]
+    return out
+
+
+def _wcs_ext(ext):
+    return (ext[0].upper(), ext[1]) if isinstance(ext, tuple) else ext
+
+
+def _chip_size(image, ext, label):
+    try:
+        header = fits.getheader(image, _wcs_ext(ext))
+    except (KeyError, IndexError):
+        raise InputError(label, "no such extension") from None
+    if header.get("NAXIS") != 2 or header.get("NAXIS1", 0) < 1 or header.get("NAXIS2", 0) < 1:
+        raise InputError(label, "is not a two-dimensional image")
+    return header["NAXIS1"], header["NAXIS2"]
+
+
+def _chip_regions(chip_reg, count):
+    files = [] if chip_reg in (None, "", " ") else [chip_reg] if isinstance(chip_reg, str) \
+        else list(chip_reg)
+    if len(files) > count:
+        print(f"WARNING: {len(files)} chip region files for {count} extensions; "
+              f"ignoring {files[count:]}")
+    files = (files + [None] * count)[:count]
+    regions = []
+    for path in files:
+        if not path:
+            regions.append(None)
+            continue
+        region = read_regions(path)
+        if any(s.is_sky for s in region.shapes):
+            raise InputError(path, "chip regions must be in image coordinates")
+        regions.append(region)
+    return regions
+
+
+def _region_name(image, ext):
+    base = os.path.splitext(os.path.basename(image))[0]
+    suffix = f"_{ext[0]}{ext[1]}_twreg" if isinstance(ext, tuple) else f"_extn{ext}_twreg"
+    return f"{base}{suffix}.reg"
+
+
+def _write_catalog(path, catalog):
+    with atomic_path(path) as tmp:
+        with open(tmp, "w") as f:
+            for image, names in catalog.items():
+                f.write(" ".join([image] + names) + "\n")
+        set_default_mode(tmp)
+
+
+def MapReg(input_reg, images, img_wcs_ext="sci", refimg="", ref_wcs_ext="sci", chip_reg="",
+           outpath="./regions", filter="", catfname="", append=False, verbose=True):
+    """DrizzlePac's string interface: comma-separated file lists, ';'-separated extensions."""
+    def split(text, sep=","):
+        parts = [p.strip() for p in str(text).split(sep) if p.strip()] if text else []
+        return parts
+
+    reg = split(input_reg)
+    exts = split(img_wcs_ext, ";")
+    chips = split(chip_reg)
+    return map_region_files(reg[0] if len(reg) == 1 else reg, images,
+                            img_wcs_ext=exts[0] if len(exts) == 1 else exts,
+                            refimg=refimg or None, ref_wcs_ext=ref_wcs_ext,
+                            chip_reg=(chips[0] if len(chips) == 1 else chips) or None,
+                            outpath=outpath, filter=filter or None, catfname=catfname or None,
+                            append=append, verbose=verbose)
+
+
+def _parser():
+    p = argparse.ArgumentParser(
+        prog="mapreg", description="Map DS9 regions onto the chips of images (DrizzlePac's "
+        "mapreg): writes <image>_<ext><ver>_twreg.reg files and an exclusions catalog.")
+    p.add_argument("input_reg", help="region file(s), comma separated")
+    p.add_argument("images", nargs="+", help="images (wildcards, @list)")
+    p.add_argument("--img-wcs-ext", dest="img_wcs_ext", default="SCI",
+                   help="extensions, ';' separated (default SCI: every SCI chip)")
+    p.add_argument("--refimg", default="", help="image whose WCS image-coordinate regions use")
+    p.add_argument("--ref-wcs-ext", dest="ref_wcs_ext", default="sci")
+    p.add_argument("--chip-reg", dest="chip_reg", default="",
+                   help="fixed region files in image coordinates, one per extension, comma list")
+    p.add_argument("--outpath", default="./regions", help="output directory (default ./regions)")
+    p.add_argument("--filter", default=None, choices=["fast", "precise"],
+                   help="drop regions outside the chip")
+    p.add_argument("--catfname", default="exclusions_cat.txt",
+                   help="catalog file name in outpath (default exclusions_cat.txt; '' for none)")
+    p.add_argument("--append", action="store_true", help="add to existing region files")
+    p.add_argument("--quiet", action="store_true")
+    return p
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    try:
+        MapReg(args.input_reg, ",".join(args.images), img_wcs_ext=args.img_wcs_ext,
+               refimg=args.refimg, ref_wcs_ext=args.ref_wcs_ext, chip_reg=args.chip_reg,
+               outpath=args.outpath, filter=args.filter or "", catfname=args.catfname,
+               append=args.append, verbose=not args.quiet)
+    except InputError as exc:
+        print(f"mapreg: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
