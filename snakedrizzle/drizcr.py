@@ -10,15 +10,14 @@ def qderiv(image):
     b = np.asarray(image, dtype=np.float64)
     n1, n2 = b.shape
     out = np.zeros_like(b)
-    t = np.zeros_like(b)
-    t[0:n1 - 1, 1:n2 - 1] = b[0:n1 - 1, 0:n2 - 2]
-    out = np.maximum(out, np.abs(b - t))
-    t[0:n1 - 1, 0:n2 - 2] = b[0:n1 - 1, 1:n2 - 1]
-    out = np.maximum(out, np.abs(b - t))
-    t[1:n1 - 1, 0:n2 - 1] = b[0:n1 - 2, 0:n2 - 1]
-    out = np.maximum(out, np.abs(b - t))
-    t[0:n1 - 2, 0:n2 - 1] = b[1:n1 - 1, 0:n2 - 1]
-    out = np.maximum(out, np.abs(b - t))
+    shifts = [((slice(0, n1 - 1), slice(1, n2 - 1)), (slice(0, n1 - 1), slice(0, n2 - 2))),
+              ((slice(0, n1 - 1), slice(0, n2 - 2)), (slice(0, n1 - 1), slice(1, n2 - 1))),
+              ((slice(1, n1 - 1), slice(0, n2 - 1)), (slice(0, n1 - 2), slice(0, n2 - 1))),
+              ((slice(0, n1 - 2), slice(0, n2 - 1)), (slice(1, n1 - 1), slice(0, n2 - 1)))]
+    for dst, src in shifts:
+        t = np.zeros_like(b)
+        t[dst] = b[src]
+        np.maximum(out, np.abs(b - t), out=out)
     return out.astype(np.float32)
 
 

@@ -64,8 +64,8 @@ def minmed(stack, weights, masked, readnoise, exptime, background, nsigma=(4.0, 
         med = masked_combine(stack, good, "median", nlow=0, nhigh=1)
     if n == 1:
         med = stack[0].astype(np.float32)
-    one_left = count == n - 1
-    if n > 1 and one_left.any():  # exactly one bad: DrizzlePac uses the sum of the good ones
+    one_left = count == 1
+    if n > 1 and one_left.any():  # a single good value is the median
         med = np.where(one_left, np.where(good, stack, 0).sum(axis=0), med).astype(np.float32)
     minimum = np.where(good, stack, np.inf).min(axis=0)
     minimum[count == 0] = 0.0
