@@ -218,11 +218,8 @@ rule crclean:
 def crmask_inputs(wc):
     if not cr_rejection(wc.name):
         return []
-    out = [R.format(name=wc.name) + f"{e.rootname}_sci{c}_crmask.fits"
-           for e in exposures(wc.name) for c in e.chips]
-    if product_params(wc.name)["driz_cr_corr"]:
-        out += all_of(R + "{root}_crclean.fits")(wc)
-    return out
+    return [R.format(name=wc.name) + f"{e.rootname}_sci{c}_crmask.fits"
+            for e in exposures(wc.name) for c in e.chips]
 
 
 rule final_drizzle:

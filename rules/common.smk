@@ -94,7 +94,13 @@ def product_file(name):
 
 
 def all_targets(wildcards):
-    return [product_file(name) for name in products()]
+    """Each product, plus the cleaned exposures where driz_cr_corr asks for them."""
+    targets = []
+    for name in products():
+        targets.append(product_file(name))
+        if product_params(name)["driz_cr_corr"] and cr_rejection(name):
+            targets += [f"results/{name}/{r}_crclean.fits" for r in roots(name)]
+    return targets
 
 
 def input_mb(input):

@@ -31,7 +31,7 @@ def resolve_inputs(spec, base="."):
                 paths.extend(matches)
             else:
                 paths.append(os.path.join(base, item) if not os.path.isabs(item) else item)
-    paths = [os.path.normpath(p) for p in paths]
+    paths = list(dict.fromkeys(os.path.normpath(p) for p in paths))  # a file named twice counts once
     _check_unique_rootnames(paths)
     return paths, ivm
 

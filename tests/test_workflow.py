@@ -77,6 +77,11 @@ def test_skymethod_reruns_sky_and_what_follows(run):
     assert _rules(jobs) == ["blot", "driz_cr", "driz_separate", "final_drizzle", "median", "sky"]
 
 
+def test_driz_cr_corr_adds_only_the_cleaned_exposures(run):
+    jobs = planned_jobs(run["work"], {**run["config"], "driz_cr_corr": "true"})
+    assert _rules(jobs) == ["crclean"] and len(jobs) == 3
+
+
 def test_adding_an_exposure_runs_per_exposure_stages_for_it_alone(run, small_set, tmp_path):
     work = tmp_path / "work"
     shutil.copytree(run["work"], work, symlinks=True)
