@@ -21,15 +21,18 @@ def chips_of(pattern):
 
 
 rule static:
+    group:
+        "prepare"
     input:
         exposure=exposure_path,
     output:
         R + "{root}_static.fits",
     params:
         pars=pars("static"),
+    threads: 1
     resources:
         mem_mb=mem_for(3),
-        runtime=10,
+        runtime=minutes_for(10),
     log:
         "logs/{name}/static/{root}.log",
     script:
@@ -44,9 +47,10 @@ rule static_mask:
         R + "{name}_staticMask.fits",
     params:
         pars=pars("static"),
+    threads: 1
     resources:
         mem_mb=mem_for(2),
-        runtime=10,
+        runtime=minutes_for(10),
     log:
         "logs/{name}/static_mask.log",
     script:
@@ -54,6 +58,8 @@ rule static_mask:
 
 
 rule sky_stats:
+    group:
+        "prepare"
     input:
         exposure=exposure_path,
         static=R + "{root}_static.fits",
@@ -61,9 +67,10 @@ rule sky_stats:
         R + "{root}_skystats.json",
     params:
         pars=pars("sky_stats"),
+    threads: 1
     resources:
         mem_mb=mem_for(3),
-        runtime=10,
+        runtime=minutes_for(10),
     log:
         "logs/{name}/sky_stats/{root}.log",
     script:
@@ -78,6 +85,8 @@ def sky_stats_inputs(wc):
 
 
 rule sky:
+    group:
+        "prepare"
     input:
         exposure=exposure_path,
         stats=sky_stats_inputs,
@@ -85,9 +94,10 @@ rule sky:
         R + "{root}_sky.json",
     params:
         pars=pars("sky"),
+    threads: 1
     resources:
         mem_mb=200,
-        runtime=5,
+        runtime=minutes_for(5),
     log:
         "logs/{name}/sky/{root}.log",
     script:
@@ -113,9 +123,10 @@ rule separate_frame:
     params:
         pars=pars("separate_frame"),
         inputs=input_spec,
+    threads: 1
     resources:
         mem_mb=300,
-        runtime=5,
+        runtime=minutes_for(5),
     log:
         "logs/{name}/separate_frame.log",
     script:
@@ -133,9 +144,10 @@ rule driz_separate:
         wht=R + "{root}_single_wht.fits",
     params:
         pars=pars("driz_separate"),
+    threads: 1
     resources:
         mem_mb=mem_for(6),
-        runtime=20,
+        runtime=minutes_for(20),
     log:
         "logs/{name}/driz_separate/{root}.log",
     script:
@@ -152,9 +164,10 @@ rule median:
         R + "{name}_med.fits",
     params:
         pars=pars("median"),
+    threads: 1
     resources:
         mem_mb=lambda wc, input: 1200,
-        runtime=30,
+        runtime=minutes_for(30),
     log:
         "logs/{name}/median.log",
     script:
@@ -170,9 +183,10 @@ rule blot:
         R + "{root}_sci{chip}_blt.fits",
     params:
         pars=pars("blot"),
+    threads: 1
     resources:
         mem_mb=mem_for(2),
-        runtime=20,
+        runtime=minutes_for(20),
     log:
         "logs/{name}/blot/{root}_sci{chip}.log",
     script:
@@ -188,9 +202,10 @@ rule driz_cr:
         R + "{root}_sci{chip}_crmask.fits",
     params:
         pars=pars("driz_cr"),
+    threads: 1
     resources:
         mem_mb=mem_for(3),
-        runtime=20,
+        runtime=minutes_for(20),
     log:
         "logs/{name}/driz_cr/{root}_sci{chip}.log",
     script:
@@ -206,9 +221,10 @@ rule crclean:
         R + "{root}_crclean.fits",
     params:
         pars=pars("crclean"),
+    threads: 1
     resources:
         mem_mb=mem_for(3),
-        runtime=10,
+        runtime=minutes_for(10),
     log:
         "logs/{name}/crclean/{root}.log",
     script:
@@ -234,9 +250,10 @@ rule final_drizzle:
         suffix="drz|drc",
     params:
         pars=pars("final_drizzle"),
+    threads: 1
     resources:
         mem_mb=mem_for(1.5, base=1000),
-        runtime=30,
+        runtime=minutes_for(30),
     log:
         "logs/{name}/final_drizzle_{suffix}.log",
     script:

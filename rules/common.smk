@@ -108,5 +108,11 @@ def input_mb(input):
 
 
 def mem_for(factor, base=300):
-    """resources: mem_mb from the size of the files a job reads."""
+    """resources: mem_mb from the size of the files a job reads (measured peaks are a few times
+    the input size: float32 copies, masks and pixel maps)."""
     return lambda wc, input: int(base + factor * input_mb(input))
+
+
+def minutes_for(base):
+    """resources: runtime (minutes) from the size of the files a job reads, generously."""
+    return lambda wc, input: int(base + input_mb(input) / 50)
