@@ -90,6 +90,7 @@ rule sky:
     input:
         exposure=exposure_path,
         stats=sky_stats_inputs,
+        skyfile=lambda wc: product_params(wc.name)["skyfile"] or [],  # its contents matter too
     output:
         R + "{root}_sky.json",
     params:
@@ -231,6 +232,12 @@ rule crclean:
         "../scripts/crclean.py"
 
 
+def reference_image(name, prefix):
+    """The file behind final_refimage/driz_sep_refimage (``file.fits[ext]``), when it is used."""
+    p = product_params(name)
+    return [p[prefix + "refimage"].split("[")[0]] if p[prefix + "wcs"] and p[prefix + "refimage"] else []
+
+
 def crmask_inputs(wc):
     if not cr_rejection(wc.name):
         return []
@@ -244,6 +251,7 @@ rule final_drizzle:
         static=R + "{name}_staticMask.fits",
         sky=all_of(R + "{root}_sky.json"),
         crmasks=crmask_inputs,
+        refimage=lambda wc: reference_image(wc.name, "final_"),
     output:
         R + "{name}_{suffix}.fits",
     wildcard_constraints:

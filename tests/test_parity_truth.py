@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 drizzlepac = pytest.importorskip("drizzlepac.astrodrizzle", reason="drizzlepac is the test-only reference")
 
 
-def run_drizzlepac(paths, folder, output):
+def run_drizzlepac(paths, folder, output, **params):
     """AstroDrizzle on copies (it rewrites its inputs), build=True so the product is one MEF."""
     folder.mkdir(parents=True, exist_ok=True)
     copies = []
@@ -29,7 +29,7 @@ def run_drizzlepac(paths, folder, output):
     os.chdir(folder)
     try:
         drizzlepac.AstroDrizzle(copies, output=output, build=True, preserve=False, clean=False,
-                                num_cores=1, in_memory=False)
+                                num_cores=1, in_memory=False, **params)
     finally:
         os.chdir(here)
     return folder
@@ -57,6 +57,20 @@ def test_parity_acs_hrc_47tuc(tmp_path):
     snakemake(tmp_path / "ours", config={"input": ",".join(map(str, paths)), "output": "hrc"})
     theirs = run_drizzlepac(paths, tmp_path / "theirs", "hrc")
     compare(tmp_path / "ours/results/hrc", theirs, "hrc", [p.name[:9] for p in paths], [1])
+
+
+def test_parity_custom_frame_north_up_rescaled(tmp_path):
+    paths = sorted((SHARED / "acs_hrc_47tuc").glob("j8bt06*_flt.fits"))
+    if len(paths) < 2:
+        pytest.skip("../shared/data/hst/acs_hrc_47tuc is not here")
+    custom = {"final_wcs": True, "final_rot": 0.0, "final_scale": 0.03}
+    snakemake(tmp_path / "ours", config={"input": ",".join(map(str, paths)), "output": "hrc",
+                                         **{k: str(v).lower() for k, v in custom.items()}})
+    theirs = run_drizzlepac(paths, tmp_path / "theirs", "hrc", **custom)
+    ours = tmp_path / "ours/results/hrc/hrc_drz.fits"
+    frame = frame_differences(ours, theirs / "hrc_drz.fits")
+    assert frame["shape"] and frame["crpix"] < 1e-6 and frame["crval"] < 1e-9 and frame["cd"] < 1e-12
+    assert sci_agreement(ours, theirs / "hrc_drz.fits")[0] >= 0.99
 
 
 @pytest.fixture(scope="module")
