@@ -81,7 +81,7 @@ def sky_stats_inputs(wc):
     own = R.format(name=wc.name) + f"{wc.root}_skystats.json"
     if product_params(wc.name)["skymethod"] == "localmin":
         return [own]
-    return [own] + all_of(R + "{root}_skystats.json")(wc)
+    return [own] + [f for f in all_of(R + "{root}_skystats.json")(wc) if f != own]
 
 
 rule sky:

@@ -120,7 +120,7 @@ def sky_stage(exposure_path, stats_files, out, pars):
             # does when matching fails (noted in the log).
             if method != "globalmin":
                 log.warning("skymethod=%s: sky matching is not implemented; using globalmin", method)
-            pool = [c for f in stats_files[1:] for c in read_json(f)["chips"].values()] or pool
+            pool = [c for f in stats_files for c in read_json(f)["chips"].values()]
         b = skymod.minimum_sky(pool)
         if b is None:
             log.warning("%s: no usable sky pixels; sky set to 0", exp.rootname)

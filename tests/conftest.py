@@ -35,7 +35,8 @@ def planned_jobs(workdir, config):
     proc = snakemake(workdir, "--dry-run", config=config)
     text = proc.stdout + proc.stderr
     jobs = []
-    for block in re.split(r"\n(?=(?:local)?(?:rule|checkpoint) )", text):
+    # Grouped jobs are printed indented under a "group job" header: split on any indentation.
+    for block in re.split(r"\n(?=[ \t]*(?:local)?(?:rule|checkpoint) )", text):
         m = re.match(r"(?:local)?(?:rule|checkpoint) (\w+):", block.strip())
         if not m:
             continue
