@@ -180,13 +180,14 @@ def _window(exp, plane, bounded, pars):
 
 
 def chip_inputs(exp, ver, pars, bits, static_file, crmask_file=None):
-    """(data − sky, good mask, chip arrays) for drizzling one chip."""
+    """(good-pixel mask, chip arrays) for drizzling one chip: DQ (after resetbits), static mask,
+    CR mask and non-finite pixels combined."""
     chip = read_chip(exp.path, ver, with_err=True)
     dq = reset_bits(chip.dq, pars["resetbits"])
     good = chip.finite & good_pixels(dq, bits) & _static_for(static_file, chip.sci.shape, ver)
     if crmask_file:
         good &= fits.getdata(crmask_file).astype(bool)
-    return good, chip, dq
+    return good, chip
 
 
 def single_drizzle_stage(exposure_path, static_file, sky_file, plane_file, out_sci, out_wht, pars):
@@ -198,7 +199,7 @@ def single_drizzle_stage(exposure_path, static_file, sky_file, plane_file, out_s
     subtracted = read_json(sky_file)["subtracted"]
     out = adrizzle.new_output((ny, nx), pars["driz_sep_kernel"], pars["driz_sep_fillval"], context=False)
     for ver in exp.chips:
-        good, chip, _ = chip_inputs(exp, ver, pars, pars["driz_sep_bits"], static_file)
+        good, chip = chip_inputs(exp, ver, pars, pars["driz_sep_bits"], static_file)
         w = W.chip_wcs(exp.path, ver, pars["coeffs"])
         pix_ratio = W.frame_pscale(frame) / W.linear_pscale(w)
         wt_scl = _wt_scl(pars["driz_sep_wt_scl"])
@@ -271,7 +272,7 @@ def _stream_combine(scis, whts, xoffs, yoffs, shape, pars, wht_means, readnoise,
     grow = int(pars["combine_grow"]) if "minmed" in pars["combine_type"] else 0
     rows = _rows_per_block(n, nx, pars["combine_bufsize"], grow)
     result = np.zeros(shape, dtype=np.float32)
-    lth, hth = _thresholds(pars, exptime, n)
+    lth, hth = _thresholds(pars, n)
     for r0 in range(0, ny, rows):
         r1 = min(r0 + rows, ny)
         e0, e1 = max(r0 - grow, 0), min(r1 + grow, ny)  # overlap rows so 'grow' sees neighbours
@@ -293,7 +294,7 @@ def _stream_combine(scis, whts, xoffs, yoffs, shape, pars, wht_means, readnoise,
     return result
 
 
-def _thresholds(pars, exptime, n):
+def _thresholds(pars, n):
     lt, ht = pars.get("combine_lthresh"), pars.get("combine_hthresh")
     return (None if lt is None else [lt] * n), (None if ht is None else [ht] * n)
 
@@ -351,6 +352,9 @@ def final_drizzle_stage(exposure_paths, static_file, sky_files, crmask_files, ou
     """The product. ``crmask_files`` maps (rootname, extver) to a CR mask file (or is empty)."""
     from . import product
 
+    if pars["final_wht_type"] == "IVM":
+        raise InputError("final_wht_type", "IVM weighting is not supported yet (no IVM files or "
+                         "flat/dark reference files are read); use EXP or ERR")
     exps = [_exposure(p, pars) for p in exposure_paths]
     frame = output_frame(exposure_paths, pars, "final_")
     _check_overlap(exps, frame, pars)
@@ -361,12 +365,11 @@ def final_drizzle_stage(exposure_paths, static_file, sky_files, crmask_files, ou
     for exp, sky_file in zip(exps, sky_files):
         sky = read_json(sky_file)
         for ver in exp.chips:
-            good, chip, _ = chip_inputs(exp, ver, pars, pars["final_bits"], static_file,
-                                        crmask_files.get((exp.rootname, ver)))
+            good, chip = chip_inputs(exp, ver, pars, pars["final_bits"], static_file,
+                                     crmask_files.get((exp.rootname, ver)))
             w = W.chip_wcs(exp.path, ver, pars["coeffs"])
             pix_ratio = W.frame_pscale(frame) / W.linear_pscale(w)
-            err = chip.err * np.float32(1.0) if chip.err is not None else None
-            weight, wt_scl = adrizzle.final_weight(pars["final_wht_type"], good, exp.exptime, err=err,
+            weight, wt_scl = adrizzle.final_weight(pars["final_wht_type"], good, exp.exptime, err=chip.err,
                                                    pix_ratio=pix_ratio)
             if pars["final_wt_scl"] not in (None, "exptime", "expsq", ""):
                 wt_scl = float(pars["final_wt_scl"])
