@@ -119,12 +119,9 @@ def custom_frame(base, ra=None, dec=None, scale=None, rot=None, outnx=None, outn
 
 def frame_from_image(spec):
     """A frame from a reference image ``file.fits`` or ``file.fits[ext]`` (first extension with a CD)."""
-    path, ext = spec, None
-    if spec.endswith("]") and "[" in spec:
-        path, ext = spec[:-1].split("[", 1)
-        ext = int(ext) if ext.isdigit() else tuple(p.strip() for p in ext.split(","))
-        if isinstance(ext, tuple):
-            ext = (ext[0], int(ext[1])) if len(ext) == 2 else ext[0]
+    from .io.extspec import parse_extension
+
+    path, ext = parse_extension(spec)
     try:
         with fits.open(path) as hdul:
             if ext is None:

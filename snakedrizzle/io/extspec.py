@@ -19,7 +19,8 @@ from ..errors import InputError
 from .fitsio import atomic_path
 
 __all__ = ["parse_extension", "format_extension", "open_wcs", "expand_files",
-           "output_path_for", "output_paths_for", "add_output_options", "staged_copy", "set_default_mode"]
+           "output_path_for", "output_paths_for", "add_output_options", "staged_copy", "set_default_mode",
+           "edit_files"]
 
 _EXT_RE = re.compile(r"^(?P<file>.+?)\[(?P<ext>[^\[\]]*)\]$")
 
@@ -224,6 +225,25 @@ def output_paths_for(paths, task, **options):
             raise InputError(path, f"would be written to {target}, as {seen[key]} is")
         seen[key] = path
     return targets
+
+
+def edit_files(input, task, edit, *, dryrun=False, **options):
+    """Apply ``edit(hdul, path, apply)`` (returns what changed) to every file of ``input``:
+    on the file itself read-only when ``dryrun``, else on a staged copy that becomes the output
+    (:func:`output_path_for` options). Returns one {'input', 'output', 'changed'} per file."""
+    paths = expand_files(input)
+    targets = {} if dryrun else output_paths_for(paths, task, **options)
+    records = []
+    for path in paths:
+        if dryrun:
+            with fits.open(path) as hdul:
+                changed = edit(hdul, path, False)
+        else:
+            with staged_copy(path, targets[path]) as tmp:
+                with fits.open(tmp, mode="update") as hdul:
+                    changed = edit(hdul, path, True)
+        records.append({"input": path, "output": targets.get(path), "changed": changed})
+    return records
 
 
 def add_output_options(parser, dryrun=True):

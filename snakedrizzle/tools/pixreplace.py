@@ -8,11 +8,9 @@ import argparse
 import sys
 
 import numpy as np
-from astropy.io import fits
 
 from ..errors import InputError
-from ..io.extspec import (add_output_options, expand_files, format_extension, output_paths_for,
-                          parse_extension, staged_copy)
+from ..io.extspec import add_output_options, edit_files, format_extension, parse_extension
 
 __all__ = ["replace", "main"]
 
@@ -26,21 +24,13 @@ def replace(input, pixvalue=None, newvalue=0.0, ext=None, *, inplace=False, outp
     file; ``changed`` maps 'SCI,1' (or an HDU number) to the number of pixels replaced.
     """
     pixvalue = np.nan if pixvalue is None else float(pixvalue)
-    paths = expand_files(input)
-    targets = {} if dryrun else output_paths_for(
-        paths, "pixreplace", inplace=inplace, output=output, outdir=outdir, clobber=clobber)
-    records = []
-    for path in paths:
-        if dryrun:
-            with fits.open(path) as hdul:
-                changed = _replace(hdul, path, pixvalue, newvalue, ext, apply=False)
-        else:
-            with staged_copy(path, targets[path]) as tmp:
-                with fits.open(tmp, mode="update") as hdul:
-                    changed = _replace(hdul, path, pixvalue, newvalue, ext, apply=True)
-        records.append({"input": path, "output": targets.get(path), "changed": changed})
-        verb = "would replace" if dryrun else "replaced"
-        hits = {key: count for key, count in changed.items() if count}
+    records = edit_files(input, "pixreplace",
+                         lambda hdul, path, apply: _replace(hdul, path, pixvalue, newvalue, ext, apply=apply),
+                         dryrun=dryrun, inplace=inplace, output=output, outdir=outdir, clobber=clobber)
+    verb = "would replace" if dryrun else "replaced"
+    for record in records:
+        path = record["input"]
+        hits = {key: count for key, count in record["changed"].items() if count}
         for key, count in hits.items():
             print(f"{path}[{key}]: {verb} {count} pixels of {pixvalue} with {newvalue}")
         if not hits:

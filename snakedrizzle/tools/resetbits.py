@@ -7,11 +7,10 @@ import argparse
 import sys
 
 import numpy as np
-from astropy.io import fits
 from astropy.nddata.bitmask import interpret_bit_flags
 
 from ..errors import InputError
-from ..io.extspec import add_output_options, expand_files, output_paths_for, staged_copy
+from ..io.extspec import add_output_options, edit_files
 
 __all__ = ["reset_dq_bits", "main"]
 
@@ -26,20 +25,11 @@ def reset_dq_bits(input, bits="4096", extver=None, extname="dq", *, inplace=Fals
     'DQ,1' to the number of pixels that had any of the bits set.
     """
     flags = _flags(bits)
-    paths = expand_files(input)
-    targets = {} if dryrun else output_paths_for(
-        paths, "resetbits", inplace=inplace, output=output, outdir=outdir, clobber=clobber)
-    records = []
-    for path in paths:
-        if dryrun:
-            with fits.open(path) as hdul:
-                changed = _reset(hdul, path, flags, extver, extname, apply=False)
-        else:
-            with staged_copy(path, targets[path]) as tmp:
-                with fits.open(tmp, mode="update") as hdul:
-                    changed = _reset(hdul, path, flags, extver, extname, apply=True)
-        records.append({"input": path, "output": targets.get(path), "changed": changed})
-        _report(records[-1], flags, dryrun)
+    records = edit_files(input, "resetbits",
+                         lambda hdul, path, apply: _reset(hdul, path, flags, extver, extname, apply=apply),
+                         dryrun=dryrun, inplace=inplace, output=output, outdir=outdir, clobber=clobber)
+    for record in records:
+        _report(record, flags, dryrun)
     return records
 
 
