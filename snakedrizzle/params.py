@@ -61,6 +61,48 @@ STAGES = {
                       "crbit") + _INSTRUMENT,
 }
 
+# TweakReg (SPEC §3): its own, imagefindpars and refimagefindpars parameters by their DrizzlePac
+# names and defaults. refimagefindpars share their names with imagefindpars, so they carry the
+# prefix ``ref_`` (``ref_threshold`` is refimagefindpars.threshold). ``align`` switches the drizzle
+# stages to the aligned WCS. Deviation: ``refxcol``/``refycol`` default to None (find the RA/Dec
+# columns by name) instead of the column numbers 1/2.
+IMAGEFINDPARS = {
+    "computesig": True, "skysigma": 0.0, "conv_width": 3.5, "peakmin": None, "peakmax": None,
+    "threshold": 4.0, "nsigma": 1.5, "ratio": 1.0, "theta": 0.0, "fluxmin": None, "fluxmax": None,
+    "dqbits": "", "use_sharp_round": False, "sharplo": 0.2, "sharphi": 1.0, "roundlo": -1.0,
+    "roundhi": 1.0,
+}
+REF_PREFIX = "ref_"
+ALIGN_DEFAULTS = {
+    "align": False, "refimage": "", "refcat": "",
+    "refxcol": None, "refycol": None, "rfluxcol": None, "rfluxunits": "mag", "rmaxflux": None,
+    "rminflux": None, "refnbright": None,
+    "minobj": 15, "searchrad": 1.0, "searchunits": "arcseconds", "use2dhist": True,
+    "separation": 0.5, "tolerance": 1.0, "xoffset": 0.0, "yoffset": 0.0,
+    "fitgeometry": "rscale", "nclip": 3, "sigma": 3.0, "wcsname": "TWEAK",
+    "residplot": "both", "labelsize": 8,
+    **IMAGEFINDPARS,
+    **{REF_PREFIX + k: v for k, v in IMAGEFINDPARS.items()},
+}
+DEFAULTS.update(ALIGN_DEFAULTS)
+
+_REFCAT = ("refimage", "refcat", "refxcol", "refycol", "rfluxcol", "rfluxunits", "rmaxflux", "rminflux",
+           "refnbright")
+ALIGN_STAGES = {
+    "align_catalog": tuple(IMAGEFINDPARS),
+    "align_refcat": _REFCAT + tuple(REF_PREFIX + k for k in IMAGEFINDPARS),
+    "align_fit": ("minobj", "searchrad", "searchunits", "use2dhist", "separation", "tolerance",
+                  "xoffset", "yoffset", "fitgeometry", "nclip", "sigma", "wcsname"),
+    "align_shifts": ("residplot", "labelsize"),
+}
+STAGES.update(ALIGN_STAGES)
+
+
+def findpars(params, prefix=""):
+    """imagefindpars (prefix '') or refimagefindpars (prefix 'ref_') under their DrizzlePac names."""
+    return {k: params.get(prefix + k, v) for k, v in IMAGEFINDPARS.items()}
+
+
 # Command-line spellings of "no value" for parameters whose default is None.
 _NONE_WORDS = {"", "none", "indef", "null"}
 

@@ -13,11 +13,19 @@ from stwcs.wcsutil import HSTWCS
 from .errors import InputError
 
 
-def chip_wcs(path, extver, coeffs=True):
-    """The chip's HSTWCS with SIP + NPOL + D2IM; ``coeffs=False`` keeps only the linear part."""
+def chip_wcs(path, extver, coeffs=True, headerlet=None):
+    """The chip's HSTWCS with SIP + NPOL + D2IM; ``coeffs=False`` keeps only the linear part.
+    ``headerlet``: a headerlet file (snakedrizzle.align) whose WCS of this chip replaces the
+    exposure's (the aligned WCS); the distortion lookup tables still come from the exposure."""
     try:
-        with fits.open(path, memmap=True) as hdul:
-            w = HSTWCS(hdul, ext=("SCI", extver))
+        if headerlet:
+            from .align.headerlet import aligned_chip_wcs
+            w = aligned_chip_wcs(path, extver, headerlet)
+        else:
+            with fits.open(path, memmap=True) as hdul:
+                w = HSTWCS(hdul, ext=("SCI", extver))
+    except InputError:
+        raise
     except Exception as exc:
         raise InputError(path, f"SCI,{extver} has no usable celestial WCS ({exc})") from None
     if not w.wcs.ctype[0].startswith("RA"):
