@@ -110,7 +110,8 @@ def build_headerlet(path, aligned, wcsname, fit, rootname, catalog=""):
             archived[v] = set_primary_wcs(work, v, aligned[v], wcsname)
     hlet = headerlet.create_headerlet(work, hdrname=f"{rootname}_{name}", wcsname=name or None,
                                       author="snakedrizzle", descrip="TweakReg alignment (snakedrizzle)",
-                                      nmatch=int(fit.get("nmatch", 0)), catalog=catalog or "")
+                                      nmatch=int(fit.get("nmatch", 0)), catalog=catalog or "",
+                                      logging=False)  # else stwcs writes headerlet.log into the cwd
     for card in _fit_cards(fit):
         hlet[0].header[card[0]] = card[1:]
     for ext in hlet:
