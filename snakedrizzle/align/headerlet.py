@@ -155,15 +155,14 @@ def aligned_chip_wcs(path, extver, hlet_path):
     CRPIX, SIP) and the exposure's lookup-table distortion (NPOL, D2IM), which alignment does
     not change. The exposure file is only read."""
     cards, _ = headerlet_wcs_cards(hlet_path, extver)
-    with fits.open(path, memmap=True) as hdul:
-        work = fits.HDUList([hdu.copy() if hdu.name.upper() in _KEPT else fits.ImageHDU(name=hdu.name, ver=hdu.ver)
-                             for hdu in hdul])
-    hdr = work["SCI", extver].header
-    for key in [k for k in hdr if re.match(r"^(A|B|AP|BP)_", k)]:
-        del hdr[key]   # the headerlet's SIP replaces the exposure's, whatever its order
-    for card in cards:
-        hdr[card.keyword] = (card.value, card.comment)
-    return HSTWCS(work, ext=("SCI", extver))
+    # The header is changed in memory only: a file opened read-only is never written back.
+    with fits.open(path, mode="readonly", memmap=True) as hdul:
+        hdr = hdul["SCI", extver].header
+        for key in [k for k in hdr if re.match(r"^(A|B|AP|BP)_", k)]:
+            del hdr[key]   # the headerlet's SIP replaces the exposure's, whatever its order
+        for card in cards:
+            hdr[card.keyword] = (card.value, card.comment)
+        return HSTWCS(hdul, ext=("SCI", extver))
 
 
 def headerlet_status(hlet_path):
