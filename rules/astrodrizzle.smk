@@ -20,23 +20,25 @@ def chips_of(pattern):
                        for c in exposure(wc.name, wc.root).chips]
 
 
-rule static:
-    group:
-        "prepare"
+rule prepare:
+    # One pass over an exposure's pixels: static mask and sky statistics (and, for localmin,
+    # its sky values), so each exposure is read once before the drizzling starts.
     input:
         exposure=exposure_path,
+        skyfile=lambda wc: product_params(wc.name)["skyfile"] or [],  # its contents matter too
     output:
-        R + "{root}_static.fits",
+        static=R + "{root}_static.fits",
+        stats=R + "{root}_skystats.json",
     params:
-        pars=pars("static"),
+        pars=pars("prepare"),
     threads: 1
     resources:
         mem_mb=mem_for(3),
         runtime=minutes_for(10),
     log:
-        "logs/{name}/static/{root}.log",
+        "logs/{name}/prepare/{root}.log",
     script:
-        "../scripts/static.py"
+        "../scripts/prepare.py"
 
 
 rule static_mask:
@@ -57,40 +59,28 @@ rule static_mask:
         "../scripts/static_mask.py"
 
 
-rule sky_stats:
-    group:
-        "prepare"
-    input:
-        exposure=exposure_path,
-        static=R + "{root}_static.fits",
-    output:
-        R + "{root}_skystats.json",
-    params:
-        pars=pars("sky_stats"),
-    threads: 1
-    resources:
-        mem_mb=mem_for(3),
-        runtime=minutes_for(10),
-    log:
-        "logs/{name}/sky_stats/{root}.log",
-    script:
-        "../scripts/sky_stats.py"
+def sky_values(name, root):
+    """The file with an exposure's MDRIZSKY values: its own statistics file when its sky depends
+    on it alone (localmin, skyfile, skyuser, skysub=false), else the gathered sky file."""
+    if local_sky(product_params(name)):
+        return R.format(name=name) + f"{root}_skystats.json"
+    return R.format(name=name) + f"{root}_sky.json"
 
 
-def sky_stats_inputs(wc):
-    own = R.format(name=wc.name) + f"{wc.root}_skystats.json"
-    if product_params(wc.name)["skymethod"] == "localmin":
-        return [own]
-    return [own] + [f for f in all_of(R + "{root}_skystats.json")(wc) if f != own]
+def sky_of(wc):
+    return sky_values(wc.name, wc.root)
+
+
+def sky_of_all(wc):
+    return [sky_values(wc.name, r) for r in roots(wc.name)]
 
 
 rule sky:
-    group:
-        "prepare"
+    # Only for the methods that compare exposures (globalmin, match).
     input:
         exposure=exposure_path,
-        stats=sky_stats_inputs,
-        skyfile=lambda wc: product_params(wc.name)["skyfile"] or [],  # its contents matter too
+        stats=lambda wc: [R.format(name=wc.name) + f"{r}_skystats.json"
+                          for r in [wc.root] + [r for r in roots(wc.name) if r != wc.root]],
     output:
         R + "{root}_sky.json",
     params:
@@ -138,7 +128,7 @@ rule driz_separate:
     input:
         exposure=exposure_path,
         static=R + "{root}_static.fits",
-        sky=R + "{root}_sky.json",
+        sky=sky_of,
         frame=R + "{name}_sep_frame.fits",
     output:
         sci=R + "{root}_single_sci.fits",
@@ -160,7 +150,7 @@ rule median:
         exposures=lambda wc: [e.path for e in exposures(wc.name)],
         sci=all_of(R + "{root}_single_sci.fits"),
         wht=all_of(R + "{root}_single_wht.fits"),
-        sky=all_of(R + "{root}_sky.json"),
+        sky=sky_of_all,
     output:
         R + "{name}_med.fits",
     params:
@@ -179,7 +169,7 @@ rule blot:
     input:
         exposure=exposure_path,
         median=R + "{name}_med.fits",
-        sky=R + "{root}_sky.json",
+        sky=sky_of,
     output:
         R + "{root}_sci{chip}_blt.fits",
     params:
@@ -198,7 +188,7 @@ rule driz_cr:
     input:
         exposure=exposure_path,
         blot=R + "{root}_sci{chip}_blt.fits",
-        sky=R + "{root}_sky.json",
+        sky=sky_of,
     output:
         R + "{root}_sci{chip}_crmask.fits",
     params:
@@ -249,7 +239,7 @@ rule final_drizzle:
     input:
         exposures=lambda wc: [e.path for e in exposures(wc.name)],
         static=R + "{name}_staticMask.fits",
-        sky=all_of(R + "{root}_sky.json"),
+        sky=sky_of_all,
         crmasks=crmask_inputs,
         refimage=lambda wc: reference_image(wc.name, "final_"),
     output:

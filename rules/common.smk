@@ -8,6 +8,7 @@ from snakemake.utils import validate
 from snakedrizzle import params as sdparams
 from snakedrizzle.exposure import read_exposure
 from snakedrizzle.inputs import resolve_inputs
+from snakedrizzle.sky import local_sky
 
 config.update(sdparams.normalise(config))
 validate(config, "../config.schema.json")

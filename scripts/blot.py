@@ -1,6 +1,5 @@
-from snakedrizzle.stages import blot_stage
 from snakedrizzle.workflow import run_stage
 
 i = snakemake.input
-run_stage(snakemake, blot_stage, i.exposure, int(snakemake.wildcards.chip), i.median, i.sky,
+run_stage(snakemake, "blot_stage", i.exposure, int(snakemake.wildcards.chip), i.median, i.sky,
           snakemake.output[0], snakemake.params.pars)

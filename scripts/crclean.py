@@ -1,6 +1,5 @@
-from snakedrizzle.stages import crclean_stage
 from snakedrizzle.workflow import run_stage
 
 i = snakemake.input
-run_stage(snakemake, crclean_stage, i.exposure, list(i.masks), list(i.blots), snakemake.output[0],
+run_stage(snakemake, "crclean_stage", i.exposure, list(i.masks), list(i.blots), snakemake.output[0],
           snakemake.params.pars)

@@ -1,6 +1,5 @@
-from snakedrizzle.stages import single_drizzle_stage
 from snakedrizzle.workflow import run_stage
 
 i, o = snakemake.input, snakemake.output
-run_stage(snakemake, single_drizzle_stage, i.exposure, i.static, i.sky, i.frame, o.sci, o.wht,
+run_stage(snakemake, "single_drizzle_stage", i.exposure, i.static, i.sky, i.frame, o.sci, o.wht,
           snakemake.params.pars)

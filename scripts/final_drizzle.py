@@ -1,6 +1,5 @@
 import re
 
-from snakedrizzle.stages import final_drizzle_stage
 from snakedrizzle.workflow import run_stage
 
 i = snakemake.input
@@ -10,5 +9,5 @@ for path in i.crmasks:
     m = re.search(r"([^/]+)_sci(\d+)_crmask\.fits$", path)
     if m:
         crmasks[(m[1], int(m[2]))] = path
-run_stage(snakemake, final_drizzle_stage, list(i.exposures), i.static, list(i.sky), crmasks,
+run_stage(snakemake, "final_drizzle_stage", list(i.exposures), i.static, list(i.sky), crmasks,
           snakemake.output[0], snakemake.params.pars)

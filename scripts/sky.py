@@ -1,5 +1,4 @@
-from snakedrizzle.stages import sky_stage
 from snakedrizzle.workflow import run_stage
 
-run_stage(snakemake, sky_stage, snakemake.input.exposure, list(snakemake.input.stats),
+run_stage(snakemake, "sky_stage", snakemake.input.exposure, list(snakemake.input.stats),
           snakemake.output[0], snakemake.params.pars)

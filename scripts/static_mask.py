@@ -1,5 +1,4 @@
-from snakedrizzle.stages import combine_static_stage
 from snakedrizzle.workflow import run_stage
 
-run_stage(snakemake, combine_static_stage, snakemake.input.exposures, snakemake.input.masks,
+run_stage(snakemake, "combine_static_stage", snakemake.input.exposures, snakemake.input.masks,
           snakemake.output[0], snakemake.params.pars)

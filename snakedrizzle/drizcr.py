@@ -1,31 +1,45 @@
 """Cosmic-ray identification (SPEC §1.10): compare each chip with the blotted median."""
 import numpy as np
-from scipy import ndimage, signal
+from scipy import ndimage
 
 
 def qderiv(image):
     """|derivative| of an image: max |B - shifted B| over four one-pixel shifts, each against a
     zero-filled buffer, so edges compare with 0 (AstroDrizzle's quickDeriv, kept on purpose:
-    the derivative tolerance near edges is part of its CR thresholds)."""
-    b = np.asarray(image, dtype=np.float64)
+    the derivative tolerance near edges is part of its CR thresholds).
+
+    Computed in float32 region by region: the difference of two float32 values rounded once to
+    float32 equals DrizzlePac's float64 result cast to float32."""
+    b = np.asarray(image, dtype=np.float32)
     n1, n2 = b.shape
-    out = np.zeros_like(b)
+    out = np.abs(b)  # where a shift brings in the zero fill, |B - 0|
+    out[1:n1 - 2, 1:n2 - 2] = 0.0  # ... which no pixel of this core (inside all four shifts) sees
     shifts = [((slice(0, n1 - 1), slice(1, n2 - 1)), (slice(0, n1 - 1), slice(0, n2 - 2))),
               ((slice(0, n1 - 1), slice(0, n2 - 2)), (slice(0, n1 - 1), slice(1, n2 - 1))),
               ((slice(1, n1 - 1), slice(0, n2 - 1)), (slice(0, n1 - 2), slice(0, n2 - 1))),
               ((slice(0, n1 - 2), slice(0, n2 - 1)), (slice(1, n1 - 1), slice(0, n2 - 1)))]
     for dst, src in shifts:
-        t = np.zeros_like(b)
-        t[dst] = b[src]
-        np.maximum(out, np.abs(b - t), out=out)
-    return out.astype(np.float32)
+        np.maximum(out[dst], np.abs(b[dst] - b[src]), out=out[dst])
+    return out
 
 
-def _box_sum(mask, kernel):
-    """convolve2d(mask, kernel, boundary='symm', mode='same'); ndimage is faster for odd kernels."""
-    if kernel.shape[0] % 2 == 1:
-        return ndimage.convolve(mask.astype(np.int32), kernel.astype(np.int32), mode="reflect")
-    return signal.convolve2d(mask, kernel, boundary="symm", mode="same")
+def _box_sum(mask, size):
+    """Sum of ``mask`` over a size x size box with symmetric edges, as
+    ``convolve2d(mask, ones, boundary='symm', mode='same')`` (whose even boxes reach one pixel
+    further back than forward): two 1-D passes."""
+    origin = -1 if size % 2 == 0 else 0
+    total = ndimage.convolve1d(mask.astype(np.int32), np.ones(size, np.int32), axis=0, mode="reflect", origin=origin)
+    return ndimage.convolve1d(total, np.ones(size, np.int32), axis=1, mode="reflect", origin=origin)
+
+
+def _tail_sum(mask, ctegrow, cte_dir):
+    """Number of good pixels among the ``ctegrow`` pixels on the readout side (along y)."""
+    tail = np.zeros(2 * ctegrow + 1, dtype=np.int32)
+    if cte_dir == 1:
+        tail[:ctegrow] = 1
+    else:
+        tail[ctegrow + 1:] = 1
+    return ndimage.convolve1d(mask.astype(np.int32), tail, axis=0, mode="reflect")
 
 
 def cr_mask(image, blotted, sky, readnoise, gain=1.0, snr=(3.5, 3.0), scale=(1.2, 0.7),
@@ -38,16 +52,11 @@ def cr_mask(image, blotted, sky, readnoise, gain=1.0, snr=(3.5, 3.0), scale=(1.2
     diff = np.abs(image - blotted)
     noise = np.sqrt(gain * np.abs(blotted + sky) + readnoise ** 2) / gain
     good1 = diff <= scale[0] * deriv + snr[0] * noise
-    neighbours_good = _box_sum(good1, np.ones((3, 3), dtype=np.int32))
+    neighbours_good = _box_sum(good1, 3)
     good = (diff <= scale[1] * deriv + snr[1] * noise) | (neighbours_good >= 9)
     base = good
     if grow > 1:  # a grow x grow box (not 2*grow+1), as AstroDrizzle does
-        good = good & (_box_sum(base, np.ones((grow, grow), dtype=np.int32)) >= grow ** 2)
+        good = good & (_box_sum(base, grow) >= grow ** 2)
     if ctegrow > 0 and cte_dir != 0:  # a CTE tail of ctegrow pixels on the readout side
-        tail = np.zeros((2 * ctegrow + 1, 2 * ctegrow + 1), dtype=np.int32)
-        if cte_dir == 1:
-            tail[0:ctegrow, ctegrow] = 1
-        else:
-            tail[ctegrow + 1:, ctegrow] = 1
-        good = good & (signal.convolve2d(base, tail, boundary="symm", mode="same") >= ctegrow)
+        good = good & (_tail_sum(base, ctegrow, cte_dir) >= ctegrow)
     return good

@@ -96,6 +96,8 @@ ALIGN_STAGES = {
     "align_shifts": ("residplot", "labelsize"),
 }
 STAGES.update(ALIGN_STAGES)
+# One job per exposure computes its static mask, sky statistics and (localmin) sky values.
+STAGES["prepare"] = tuple(dict.fromkeys(STAGES["static"] + STAGES["sky_stats"] + STAGES["sky"]))
 
 
 def findpars(params, prefix=""):

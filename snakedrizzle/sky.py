@@ -8,6 +8,13 @@ from .stats import clipped_stats, histogram_mode
 METHODS = ("localmin", "globalmin", "match", "globalmin+match")
 
 
+def local_sky(pars):
+    """True when an exposure's MDRIZSKY depends on that exposure alone (a skyfile, header values,
+    no subtraction, or localmin): then it is computed with the exposure's own statistics and no
+    job has to wait for the other exposures."""
+    return bool(pars["skyfile"]) or not pars["skysub"] or pars["skymethod"] == "localmin"
+
+
 def chip_sky(sci, good, skystat="median", skywidth=0.1, skylower=None, skyupper=None,
              skyclip=5, skylsigma=4.0, skyusigma=4.0):
     """Sky of one chip in its data units, from the ``good`` pixels; None if none is usable."""

@@ -29,18 +29,37 @@ def _nsplit(text):
     return tuple(float(v) for v in str(text).replace(",", " ").split())
 
 
-# ---- static mask -------------------------------------------------------------------------------
+# ---- static mask and sky ------------------------------------------------------------------------
 
-def static_stage(exposure_path, out, pars):
-    """Per-exposure static masks (one uint8 extension per chip, 1 = good)."""
+def prepare_stage(exposure_path, out_static, out_stats, pars):
+    """Everything that needs one pass over an exposure's own pixels: per-chip static masks (one
+    uint8 extension per chip, 1 = good) and sky statistics. When the exposure's sky depends on it
+    alone (``local_sky``), the statistics file also carries its MDRIZSKY values."""
     exp = _exposure(exposure_path, pars)
-    hdus = [fits.PrimaryHDU()]
+    hdus, stats = [fits.PrimaryHDU()], {}
     for ver in exp.chips:
         chip = read_chip(exp.path, ver)
-        good = staticmod.static_mask(chip.sci, pars["static_sig"]) if pars["static"] else np.ones(chip.sci.shape, bool)
-        hdus.append(fits.ImageHDU(good.astype(np.uint8), name="MASK", ver=ver))
-        log.info("%s[sci,%d]: static mask flags %d pixels", exp.rootname, ver, int((~good).sum()))
-    write_hdulist(fits.HDUList(hdus), out)
+        static_good = (staticmod.static_mask(chip.sci, pars["static_sig"]) if pars["static"]
+                       else np.ones(chip.sci.shape, bool))
+        hdus.append(fits.ImageHDU(static_good.astype(np.uint8), name="MASK", ver=ver))
+        log.info("%s[sci,%d]: static mask flags %d pixels", exp.rootname, ver, int((~static_good).sum()))
+        stats[str(ver)] = _chip_sky_stats(exp, ver, chip, static_good, pars)
+    write_hdulist(fits.HDUList(hdus), out_static)
+    record = {"rootname": exp.rootname, "chips": stats}
+    if skymod.local_sky(pars):
+        record.update(_sky_values(exp, stats, [], pars))
+    write_json(out_stats, record)
+
+
+def _chip_sky_stats(exp, ver, chip, static_good, pars):
+    """Sky statistic of one chip, in data units, plus what converts it to surface brightness."""
+    good = chip.finite & good_pixels(reset_bits(chip.dq, pars["resetbits"]), pars["sky_bits"])
+    if pars["use_static"]:
+        good &= static_good
+    value = skymod.chip_sky(chip.sci, good, pars["skystat"], pars["skywidth"], pars["skylower"],
+                            pars["skyupper"], pars["skyclip"], pars["skylsigma"], pars["skyusigma"])
+    return {"value": value, "pscale": W.linear_pscale(W.chip_wcs(exp.path, ver)),
+            "exptime": exp.exptime, "in_units": exp.in_units}
 
 
 def combine_static_stage(exposure_paths, mask_files, out, pars):
@@ -71,32 +90,18 @@ def _static_for(static_file, shape, ver):
     return True
 
 
-# ---- sky ---------------------------------------------------------------------------------------
-
-def sky_stats_stage(exposure_path, static_file, out, pars):
-    """Per-chip sky statistic, in data units, plus what converts it to surface brightness."""
-    exp = _exposure(exposure_path, pars)
-    chips = {}
-    for ver in exp.chips:
-        chip = read_chip(exp.path, ver)
-        dq = reset_bits(chip.dq, pars["resetbits"])
-        good = chip.finite.copy()
-        if pars["sky_bits"] is not None:
-            good &= good_pixels(dq, pars["sky_bits"])
-        if pars["use_static"]:
-            good &= _static_for(static_file, chip.sci.shape, ver)
-        value = skymod.chip_sky(chip.sci, good, pars["skystat"], pars["skywidth"], pars["skylower"],
-                                pars["skyupper"], pars["skyclip"], pars["skylsigma"], pars["skyusigma"])
-        chips[str(ver)] = {"value": value, "pscale": W.linear_pscale(W.chip_wcs(exp.path, ver)),
-                           "exptime": exp.exptime, "in_units": exp.in_units}
-    write_json(out, {"rootname": exp.rootname, "chips": chips})
-
-
 def sky_stage(exposure_path, stats_files, out, pars):
-    """MDRIZSKY per chip of one exposure. ``stats_files``: its own statistics first, then (for
-    globalmin) those of every exposure of the product."""
+    """MDRIZSKY per chip of one exposure from the statistics of every exposure of the product
+    (``stats_files``: its own first), for the methods that compare exposures (globalmin, match)."""
     exp = _exposure(exposure_path, pars)
     own = read_json(stats_files[0])["chips"]
+    pool = [c for f in stats_files for c in read_json(f)["chips"].values()]
+    write_json(out, {"rootname": exp.rootname, **_sky_values(exp, own, pool, pars)})
+
+
+def _sky_values(exp, own, pool, pars):
+    """{'method', 'mdrizsky', 'subtracted'} of one exposure from its chips' statistics ``own``
+    and, for the global methods, those of all exposures (``pool``)."""
     method = pars["skymethod"]
     sky = {str(v): 0.0 for v in exp.chips}
     subtract = bool(pars["skysub"])
@@ -114,20 +119,17 @@ def sky_stage(exposure_path, stats_files, out, pars):
                 raise InputError(exp.path, f"skyuser keyword {pars['skyuser']} not in the SCI header")
             sky = {str(v): float(fits.getheader(exp.path, ("SCI", v)).get(pars["skyuser"], 0.0)) for v in exp.chips}
     else:
-        pool = list(own.values())
-        if method in ("globalmin", "globalmin+match", "match"):
+        if method != "localmin" and method != "globalmin":
             # 'match' needs image overlaps; until then it falls back to globalmin as AstroDrizzle
             # does when matching fails (noted in the log).
-            if method != "globalmin":
-                log.warning("skymethod=%s: sky matching is not implemented; using globalmin", method)
-            pool = [c for f in stats_files for c in read_json(f)["chips"].values()]
-        b = skymod.minimum_sky(pool)
+            log.warning("skymethod=%s: sky matching is not implemented; using globalmin", method)
+        b = skymod.minimum_sky(list(own.values()) if method == "localmin" else pool)
         if b is None:
             log.warning("%s: no usable sky pixels; sky set to 0", exp.rootname)
             b = 0.0
         sky = {k: skymod.from_brightness(b, c["pscale"], c["exptime"], c["in_units"]) for k, c in own.items()}
-    write_json(out, {"rootname": exp.rootname, "method": method, "mdrizsky": sky,
-                     "subtracted": {k: (v if subtract else 0.0) for k, v in sky.items()}})
+    return {"method": method, "mdrizsky": sky,
+            "subtracted": {k: (v if subtract else 0.0) for k, v in sky.items()}}
 
 
 # ---- separate drizzle --------------------------------------------------------------------------

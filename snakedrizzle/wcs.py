@@ -6,7 +6,6 @@ between jobs as FITS headers (``frame_to_header``/``frame_from_header``).
 import numpy as np
 from astropy import wcs as pywcs
 from astropy.io import fits
-from scipy import ndimage
 from stwcs.distortion import utils as stwcs_utils
 from stwcs.wcsutil import HSTWCS
 
@@ -199,12 +198,25 @@ def pixmap(src_wcs, dst_frame, shape, stepsize=10):
     ox, oy = ox.reshape(xx.shape), oy.reshape(xx.shape)
     if step == 1:
         return np.dstack([ox, oy])
-    # Fractional grid coordinates of every 1-based pixel centre.
-    fy, fx = np.meshgrid(np.arange(1, ny + 1) / step, np.arange(1, nx + 1) / step, indexing="ij")
     out = np.empty((ny, nx, 2), dtype=np.float64)
-    out[..., 0] = ndimage.map_coordinates(ox, [fy, fx], order=1, mode="nearest")
-    out[..., 1] = ndimage.map_coordinates(oy, [fy, fx], order=1, mode="nearest")
+    out[..., 0] = _bilinear_on_grid(ox, step, ny, nx)
+    out[..., 1] = _bilinear_on_grid(oy, step, ny, nx)
     return out
+
+
+def _bilinear_on_grid(nodes, step, ny, nx):
+    """Bilinear interpolation of ``nodes`` (values at 1-based pixels 0, s, 2s, ...) at every pixel
+    centre 1..n, done separably (first along x for each node row, then along y): the same numbers
+    as a general 2-D interpolator at a small fraction of its cost."""
+    def weights(n, n_nodes):
+        f = np.arange(1, n + 1) / step
+        i = np.minimum(np.floor(f).astype(np.intp), n_nodes - 2)
+        return i, f - i
+
+    ix, wx = weights(nx, nodes.shape[1])
+    along_x = nodes[:, ix] * (1.0 - wx) + nodes[:, ix + 1] * wx
+    iy, wy = weights(ny, nodes.shape[0])
+    return along_x[iy] * (1.0 - wy)[:, None] + along_x[iy + 1] * wy[:, None]
 
 
 def footprint_bounds(src_wcs, dst_frame, shape, step=16):

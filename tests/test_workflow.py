@@ -73,8 +73,12 @@ def test_driz_cr_snr_reruns_driz_cr_and_final(run):
 
 
 def test_skymethod_reruns_sky_and_what_follows(run):
+    # localmin values live in each exposure's statistics file (made by prepare); globalmin adds a
+    # sky job per exposure that reads every exposure's statistics.
     jobs = planned_jobs(run["work"], {**run["config"], "skymethod": "globalmin"})
-    assert _rules(jobs) == ["blot", "driz_cr", "driz_separate", "final_drizzle", "median", "sky"]
+    assert _rules(jobs) == ["blot", "driz_cr", "driz_separate", "final_drizzle", "median", "prepare", "sky",
+                            "static_mask"]
+    assert len([j for j in jobs if j[0] == "sky"]) == 3
 
 
 def test_driz_cr_corr_adds_only_the_cleaned_exposures(run):
@@ -96,7 +100,7 @@ def test_adding_an_exposure_runs_per_exposure_stages_for_it_alone(run, small_set
     shutil.copy(small_set["spare"], inputs)
     jobs = planned_jobs(work, config)
     new = small_set["spare"].name.split("_")[0]
-    per_exposure = {"static", "sky_stats", "sky", "driz_separate"}
+    per_exposure = {"prepare", "driz_separate"}
     assert {w.get("root") for r, w in jobs if r in per_exposure} == {new}
     assert {r for r, _ in jobs if r not in per_exposure} == {"static_mask", "median", "blot", "driz_cr",
                                                               "final_drizzle"}
