@@ -108,7 +108,8 @@ rule separate_frame:
     # exposures to a glob does not move the grid and does not re-drizzle the others; delete the
     # file (or change a driz_sep_* parameter) to recompute it.
     input:
-        ancient(lambda wc: exposures(wc.name)[0].path),
+        first=ancient(lambda wc: exposures(wc.name)[0].path),
+        hlets=lambda wc: headerlets(wc.name, roots(wc.name)),
     output:
         R + "{name}_sep_frame.fits",
     params:
@@ -130,6 +131,7 @@ rule driz_separate:
         static=R + "{root}_static.fits",
         sky=sky_of,
         frame=R + "{name}_sep_frame.fits",
+        hlets=lambda wc: headerlets(wc.name, [wc.root]),
     output:
         sci=R + "{root}_single_sci.fits",
         wht=R + "{root}_single_wht.fits",
@@ -155,7 +157,7 @@ rule median:
         R + "{name}_med.fits",
     params:
         pars=pars("median"),
-    threads: 1
+    threads: parallel_threads
     resources:
         mem_mb=lambda wc, input: 1200,
         runtime=minutes_for(30),
@@ -170,6 +172,7 @@ rule blot:
         exposure=exposure_path,
         median=R + "{name}_med.fits",
         sky=sky_of,
+        hlets=lambda wc: headerlets(wc.name, [wc.root]),
     output:
         R + "{root}_sci{chip}_blt.fits",
     params:
@@ -242,13 +245,14 @@ rule final_drizzle:
         sky=sky_of_all,
         crmasks=crmask_inputs,
         refimage=lambda wc: reference_image(wc.name, "final_"),
+        hlets=lambda wc: headerlets(wc.name, roots(wc.name)),
     output:
         R + "{name}_{suffix}.fits",
     wildcard_constraints:
         suffix="drz|drc",
     params:
         pars=pars("final_drizzle"),
-    threads: 1
+    threads: parallel_threads
     resources:
         mem_mb=mem_for(1.5, base=1000),
         runtime=minutes_for(30),

@@ -79,6 +79,13 @@ def roots(name):
     return [e.rootname for e in exposures(name)]
 
 
+def headerlets(name, root_list):
+    """The aligned WCS of each exposure (align stages), when the product is aligned."""
+    if not product_params(name)["align"]:
+        return []
+    return [f"results/{name}/align/{r}_hlet.fits" for r in root_list]
+
+
 def cr_rejection(name):
     """driz_cr forces blot, median and separate drizzle; all need at least two exposures."""
     p = product_params(name)
@@ -99,9 +106,17 @@ def all_targets(wildcards):
     targets = []
     for name in products():
         targets.append(product_file(name))
+        if product_params(name)["align"]:
+            targets.append(f"results/{name}/align/{name}_shifts.ecsv")
         if product_params(name)["driz_cr_corr"] and cr_rejection(name):
             targets += [f"results/{name}/{r}_crclean.fits" for r in roots(name)]
     return targets
+
+
+def parallel_threads(wc):
+    """threads of the stages that split their output between processes (median, final drizzle):
+    AstroDrizzle's num_cores, else every core Snakemake was given (capped to what it will grant)."""
+    return product_params(wc.name)["num_cores"] or workflow.cores or 1
 
 
 def input_mb(input):

@@ -1,5 +1,5 @@
-from snakedrizzle.workflow import run_stage
+from snakedrizzle.workflow import headerlets_by_root, run_stage
 
 i, o = snakemake.input, snakemake.output
 run_stage(snakemake, "single_drizzle_stage", i.exposure, i.static, i.sky, i.frame, o.sci, o.wht,
-          snakemake.params.pars)
+          snakemake.params.pars, headerlets=headerlets_by_root(snakemake.input.hlets))

@@ -1,6 +1,6 @@
 import re
 
-from snakedrizzle.workflow import run_stage
+from snakedrizzle.workflow import headerlets_by_root, run_stage
 
 i = snakemake.input
 # CR masks are named <root>_sci<chip>_crmask.fits
@@ -10,4 +10,5 @@ for path in i.crmasks:
     if m:
         crmasks[(m[1], int(m[2]))] = path
 run_stage(snakemake, "final_drizzle_stage", list(i.exposures), i.static, list(i.sky), crmasks,
-          snakemake.output[0], snakemake.params.pars)
+          snakemake.output[0], snakemake.params.pars, workers=snakemake.threads,
+          headerlets=headerlets_by_root(snakemake.input.hlets))

@@ -147,16 +147,19 @@ class ChipData:
         self.sci, self.dq, self.err, self.finite = sci, dq, err, finite
 
 
-def read_chip(path, extver, with_err=False):
-    """One chip's arrays, copied out of a read-only memory map (the input is never touched)."""
+def read_chip(path, extver, with_err=False, rows=None):
+    """One chip's arrays (only rows ``rows=(r0, r1)`` if given), copied out of a read-only memory
+    map (the input is never touched)."""
+    cut = slice(*rows) if rows else slice(None)
     with fits.open(path, memmap=True) as hdul:
-        sci = np.array(hdul["SCI", extver].data, dtype=np.float32)
+        sci = np.array(hdul["SCI", extver].data[cut], dtype=np.float32)
         dq = np.asarray(hdul["DQ", extver].data)
-        err = np.array(hdul["ERR", extver].data, dtype=np.float32) if with_err else None
-    if dq.shape != sci.shape:  # some files store a constant DQ as a tiny stub
-        dq = np.zeros(sci.shape, dtype=np.int16)
-    else:
-        dq = np.array(dq)
+        err = np.array(hdul["ERR", extver].data[cut], dtype=np.float32) if with_err else None
+        full_shape = hdul["SCI", extver].shape
+        if dq.shape != full_shape:  # some files store a constant DQ as a tiny stub
+            dq = np.zeros(sci.shape, dtype=np.int16)
+        else:
+            dq = np.array(dq[cut])
     if err is not None and err.shape != sci.shape:
         err = None
     finite = np.isfinite(sci)

@@ -4,6 +4,7 @@ product atomically. One function per workflow rule; the scripts in ``scripts/`` 
 
 ``pars`` is always the dict of AstroDrizzle parameters the stage uses (see ``params.STAGES``).
 """
+import functools
 import logging
 import os
 
@@ -16,6 +17,7 @@ from .errors import InputError
 from .exposure import read_chip, read_exposure
 from .io import read_json, write_hdulist, write_image, write_json
 from .masks import good_pixels, reset_bits
+from .parallel import row_strips, run_strips, shared_array
 
 log = logging.getLogger("snakedrizzle")
 
@@ -23,6 +25,21 @@ log = logging.getLogger("snakedrizzle")
 def _exposure(path, pars):
     return read_exposure(path, exptime=pars.get("exptime"), gain=pars.get("gain"),
                          rdnoise=pars.get("rdnoise"))
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_wcs(path, ver, coeffs, headerlet, mtimes):
+    return W.chip_wcs(path, ver, coeffs, headerlet=headerlet)
+
+
+def _chip_wcs(path, ver, pars, headerlets=None):
+    """A chip's full-distortion WCS (read once per process): the aligned one from the exposure's
+    headerlet when ``headerlets`` ({rootname: headerlet file}, from the align stages) has one."""
+    from .exposure import rootname_of
+
+    hlet = (headerlets or {}).get(rootname_of(path)[0])
+    mtimes = tuple(os.path.getmtime(f) for f in (path, hlet) if f)
+    return _cached_wcs(path, int(ver), bool(pars["coeffs"]), hlet, mtimes)
 
 
 def _nsplit(text):
@@ -139,7 +156,7 @@ def _frame_pars(pars, prefix):
     return {k: pars.get(prefix + k) for k in keys}
 
 
-def output_frame(exposure_paths, pars, prefix="final_"):
+def output_frame(exposure_paths, pars, prefix="final_", headerlets=None):
     """The default frame of all chips, customised by the ``final_*`` (or ``driz_sep_*``) values."""
     if pars.get(prefix + "wcs") and pars.get(prefix + "refimage"):
         base = W.frame_from_image(pars[prefix + "refimage"])
@@ -147,27 +164,27 @@ def output_frame(exposure_paths, pars, prefix="final_"):
         wcss = []
         for path in exposure_paths:
             exp = _exposure(path, pars)
-            wcss += [W.chip_wcs(path, v, pars["coeffs"]) for v in exp.chips]
+            wcss += [_chip_wcs(path, v, pars, headerlets) for v in exp.chips]
         base = W.default_frame(wcss)
     if pars.get(prefix + "wcs"):
         return W.custom_frame(base, **_frame_pars(pars, prefix))
     return base
 
 
-def separate_frame_stage(exposure_paths, out, pars):
+def separate_frame_stage(exposure_paths, out, pars, headerlets=None):
     """The plane of the separate drizzle: DrizzlePac's default frame of ``exposure_paths`` (or the
     ``driz_sep_*`` custom frame). Each exposure is drizzled onto its own window of it, so an
     exposure added later only needs a window of its own; with ``driz_sep_wcs`` windows are
     clipped to the user's frame."""
-    frame = output_frame(exposure_paths, pars, prefix="driz_sep_")
+    frame = output_frame(exposure_paths, pars, prefix="driz_sep_", headerlets=headerlets)
     hdr = W.frame_to_header(frame)
     hdr["BOUNDED"] = (bool(pars.get("driz_sep_wcs")), "windows are clipped to NAXIS1/2")
     write_hdulist(fits.HDUList([fits.PrimaryHDU(header=hdr)]), out)
 
 
-def _window(exp, plane, bounded, pars):
+def _window(exp, plane, bounded, pars, headerlets):
     """The exposure's window in the plane: integer-aligned box around its chip footprints."""
-    boxes = [W.footprint_bounds(W.chip_wcs(exp.path, v, pars["coeffs"]), plane, s)
+    boxes = [W.footprint_bounds(_chip_wcs(exp.path, v, pars, headerlets), plane, s)
              for v, s in zip(exp.chips, exp.shapes)]
     x0 = int(np.floor(min(b[0] for b in boxes))) - 2
     x1 = int(np.ceil(max(b[1] for b in boxes))) + 3
@@ -181,28 +198,31 @@ def _window(exp, plane, bounded, pars):
     return x0, y0, x1 - x0, y1 - y0
 
 
-def chip_inputs(exp, ver, pars, bits, static_file, crmask_file=None):
-    """(good-pixel mask, chip arrays) for drizzling one chip: DQ (after resetbits), static mask,
-    CR mask and non-finite pixels combined."""
-    chip = read_chip(exp.path, ver, with_err=True)
+def chip_inputs(exp, ver, pars, bits, static_file, crmask_file=None, rows=None, with_err=True):
+    """(good-pixel mask, chip arrays) for drizzling one chip (rows ``rows=(r0, r1)`` only, if
+    given): DQ (after resetbits), static mask, CR mask and non-finite pixels combined."""
+    chip = read_chip(exp.path, ver, with_err=with_err, rows=rows)
+    cut = slice(*rows) if rows else slice(None)
     dq = reset_bits(chip.dq, pars["resetbits"])
-    good = chip.finite & good_pixels(dq, bits) & _static_for(static_file, chip.sci.shape, ver)
+    static = _static_for(static_file, exp.shapes[exp.chips.index(ver)], ver)
+    good = chip.finite & good_pixels(dq, bits) & (static[cut] if isinstance(static, np.ndarray) else static)
     if crmask_file:
-        good &= fits.getdata(crmask_file).astype(bool)
+        good &= fits.getdata(crmask_file)[cut].astype(bool)
     return good, chip
 
 
-def single_drizzle_stage(exposure_path, static_file, sky_file, plane_file, out_sci, out_wht, pars):
+def single_drizzle_stage(exposure_path, static_file, sky_file, plane_file, out_sci, out_wht, pars,
+                         headerlets=None):
     exp = _exposure(exposure_path, pars)
     plane_hdr = fits.getheader(plane_file)
     plane = W.frame_from_header(plane_hdr)
-    x0, y0, nx, ny = _window(exp, plane, plane_hdr.get("BOUNDED", False), pars)
+    x0, y0, nx, ny = _window(exp, plane, plane_hdr.get("BOUNDED", False), pars, headerlets)
     frame = W.subframe(plane, x0, y0, nx, ny)
     subtracted = read_json(sky_file)["subtracted"]
     out = adrizzle.new_output((ny, nx), pars["driz_sep_kernel"], pars["driz_sep_fillval"], context=False)
     for ver in exp.chips:
-        good, chip = chip_inputs(exp, ver, pars, pars["driz_sep_bits"], static_file)
-        w = W.chip_wcs(exp.path, ver, pars["coeffs"])
+        good, chip = chip_inputs(exp, ver, pars, pars["driz_sep_bits"], static_file, with_err=False)
+        w = _chip_wcs(exp.path, ver, pars, headerlets)
         pix_ratio = W.frame_pscale(frame) / W.linear_pscale(w)
         wt_scl = _wt_scl(pars["driz_sep_wt_scl"])
         adrizzle.add_chip(out, chip.sci - np.float32(subtracted[str(ver)]), exp.exptime * good,
@@ -229,7 +249,9 @@ def _wt_scl(value):
 
 # ---- median ------------------------------------------------------------------------------------
 
-def median_stage(exposure_paths, sci_files, wht_files, sky_files, out, pars):
+def median_stage(exposure_paths, sci_files, wht_files, sky_files, out, pars, workers=1):
+    """The median (or other combination) of the separately drizzled exposures, on the union of
+    their windows; ``workers`` > 1 splits its rows between processes."""
     exps = [_exposure(p, pars) for p in exposure_paths]
     headers = [fits.getheader(f) for f in sci_files]
     x0s = [h["WINX0"] for h in headers]
@@ -250,8 +272,10 @@ def median_stage(exposure_paths, sci_files, wht_files, sky_files, out, pars):
     whts = [fits.open(f, memmap=True) for f in wht_files]
     try:
         wht_means = [med.mean_positive(h[0].data) for h in whts]
-        result = _stream_combine(scis, whts, [x - gx0 for x in x0s], [y - gy0 for y in y0s], (ny, nx),
-                                 pars, wht_means, readnoise, exptime, background)
+        result = shared_array((ny, nx), np.float32) if workers > 1 else np.zeros((ny, nx), np.float32)
+        offsets = ([x - gx0 for x in x0s], [y - gy0 for y in y0s])
+        run_strips(row_strips(ny, workers), lambda r0, r1: _stream_combine(
+            scis, whts, *offsets, (ny, nx), pars, wht_means, readnoise, exptime, background, result, r0, r1))
     finally:
         for h in scis + whts:
             h.close()
@@ -267,16 +291,17 @@ def _rows_per_block(n_images, ncols, bufsize_mb, grow):
     return max(int(budget // per_row), 2 * grow + 1, 1)
 
 
-def _stream_combine(scis, whts, xoffs, yoffs, shape, pars, wht_means, readnoise, exptime, background):
-    """Median of images placed at offsets in the median frame, one block of rows at a time."""
+def _stream_combine(scis, whts, xoffs, yoffs, shape, pars, wht_means, readnoise, exptime, background,
+                    result, first_row, end_row):
+    """Median of images placed at offsets in the median frame, into ``result`` rows
+    [first_row, end_row), one block of rows at a time."""
     ny, nx = shape
     n = len(scis)
     grow = int(pars["combine_grow"]) if "minmed" in pars["combine_type"] else 0
     rows = _rows_per_block(n, nx, pars["combine_bufsize"], grow)
-    result = np.zeros(shape, dtype=np.float32)
     lth, hth = _thresholds(pars, n)
-    for r0 in range(0, ny, rows):
-        r1 = min(r0 + rows, ny)
+    for r0 in range(first_row, end_row, rows):
+        r1 = min(r0 + rows, end_row)
         e0, e1 = max(r0 - grow, 0), min(r1 + grow, ny)  # overlap rows so 'grow' sees neighbours
         stack = np.zeros((n, e1 - e0, nx), dtype=np.float32)
         wstack = np.zeros_like(stack)
@@ -293,7 +318,6 @@ def _stream_combine(scis, whts, xoffs, yoffs, shape, pars, wht_means, readnoise,
         block_pars = dict(pars, outside=outside, wht_means=wht_means, grow=grow, lthresh=lth, hthresh=hth)
         combined = med.combine_stack(stack, wstack, block_pars, readnoise, exptime, background)
         result[r0:r1] = combined[r0 - e0:r1 - e0]
-    return result
 
 
 def _thresholds(pars, n):
@@ -303,12 +327,12 @@ def _thresholds(pars, n):
 
 # ---- blot and driz_cr --------------------------------------------------------------------------
 
-def blot_stage(exposure_path, ver, median_file, sky_file, out, pars):
+def blot_stage(exposure_path, ver, median_file, sky_file, out, pars, headerlets=None):
     exp = _exposure(exposure_path, pars)
     ver = int(ver)
     median_data = fits.getdata(median_file).astype(np.float32)
     frame = W.frame_from_header(fits.getheader(median_file))
-    w = W.chip_wcs(exp.path, ver, pars["coeffs"])
+    w = _chip_wcs(exp.path, ver, pars, headerlets)
     shape = exp.shapes[exp.chips.index(ver)]
     pix_ratio = W.frame_pscale(frame) / W.linear_pscale(w)
     pm = W.pixmap(w, frame, shape, pars["stepsize"])
@@ -350,54 +374,70 @@ def crclean_stage(exposure_path, mask_files, blot_files, out, pars):
 
 # ---- final drizzle -----------------------------------------------------------------------------
 
-def final_drizzle_stage(exposure_paths, static_file, sky_files, crmask_files, out, pars):
-    """The product. ``crmask_files`` maps (rootname, extver) to a CR mask file (or is empty)."""
+def final_drizzle_stage(exposure_paths, static_file, sky_files, crmask_files, out, pars, workers=1,
+                        headerlets=None):
+    """The product. ``crmask_files`` maps (rootname, extver) to a CR mask file (or is empty).
+    ``workers`` > 1 drizzles horizontal strips of the output in that many processes (same result)."""
     from . import product
 
     if pars["final_wht_type"] == "IVM":
         raise InputError("final_wht_type", "IVM weighting is not supported yet (no IVM files or "
                          "flat/dark reference files are read); use EXP or ERR")
     exps = [_exposure(p, pars) for p in exposure_paths]
-    frame = output_frame(exposure_paths, pars, "final_")
-    _check_overlap(exps, frame, pars)
-    n_chips = sum(len(e.chips) for e in exps)
-    out_driz = adrizzle.new_output(frame.pixel_shape[::-1], pars["final_kernel"], pars["final_fillval"],
-                                   n_chips=n_chips, context=pars["context"])
-    records, skies = [], {}
+    frame = output_frame(exposure_paths, pars, "final_", headerlets)
+    _check_overlap(exps, frame, pars, headerlets)
+    plan, records, skies = [], [], {}
     for exp, sky_file in zip(exps, sky_files):
         sky = read_json(sky_file)
         for ver in exp.chips:
-            good, chip = chip_inputs(exp, ver, pars, pars["final_bits"], static_file,
-                                     crmask_files.get((exp.rootname, ver)))
-            w = W.chip_wcs(exp.path, ver, pars["coeffs"])
+            w = _chip_wcs(exp.path, ver, pars, headerlets)
             pix_ratio = W.frame_pscale(frame) / W.linear_pscale(w)
-            weight, wt_scl = adrizzle.final_weight(pars["final_wht_type"], good, exp.exptime, err=chip.err,
-                                                   pix_ratio=pix_ratio)
-            if pars["final_wt_scl"] not in (None, "exptime", "expsq", ""):
-                wt_scl = float(pars["final_wt_scl"])
-            subtracted = np.float32(sky["subtracted"][str(ver)])
-            adrizzle.add_chip(out_driz, chip.sci - subtracted, weight, W.pixmap(w, frame, chip.sci.shape, pars["stepsize"]),
-                              exp.exptime, pix_ratio, pars["final_pixfrac"], exp.in_units, wt_scl)
+            wt_scl = adrizzle.final_wt_scl(pars["final_wht_type"], pars["final_wt_scl"], exp.exptime, pix_ratio)
+            crmask = crmask_files.get((exp.rootname, ver))
+            plan.append((exp, ver, w, pix_ratio, wt_scl, np.float32(sky["subtracted"][str(ver)]), crmask))
             skies[(exp.rootname, ver)] = float(sky["mdrizsky"][str(ver)])
             records.append({"path": exp.path, "extver": ver, "exptime": exp.exptime, "wt_scl": wt_scl,
-                            "mask": "static+dq" + ("+cr" if crmask_files.get((exp.rootname, ver)) else ""),
+                            "mask": "static+dq" + ("+cr" if crmask else ""),
                             "scale": W.frame_pscale(frame), "iscale": W.linear_pscale(w),
                             "sky": skies[(exp.rootname, ver)]})
-    sci = out_driz.out_img
+
+    def add_chips(out_driz, y0, y1):
+        """Drizzle what reaches output rows [y0, y1) into ``out_driz`` (whose row 0 is y0)."""
+        for exp, ver, w, pix_ratio, wt_scl, subtracted, crmask in plan:
+            shape = exp.shapes[exp.chips.index(ver)]
+            rows = W.rows_reaching(w, frame, shape, pars["stepsize"], y0, y1)
+            if rows is None:
+                adrizzle.skip_chip(out_driz)
+                continue
+            # Two more rows each side: the kernel takes pixel corners from neighbouring map values.
+            r0, r1 = max(rows[0] - 2, 0), min(rows[1] + 2, shape[0])
+            good, chip = chip_inputs(exp, ver, pars, pars["final_bits"], static_file, crmask, rows=(r0, r1),
+                                     with_err=pars["final_wht_type"] == "ERR")
+            weight = adrizzle.final_weight(pars["final_wht_type"], good, exp.exptime, err=chip.err)
+            pm = W.pixmap(w, frame, shape, pars["stepsize"], rows=(r0, r1))
+            pm[..., 1] -= y0
+            chip.sci -= subtracted
+            adrizzle.add_chip(out_driz, chip.sci, weight, pm, exp.exptime, pix_ratio,
+                              pars["final_pixfrac"], exp.in_units, wt_scl,
+                              rows=(rows[0] - r0, rows[1] - 1 - r0))
+
+    # Rows beyond a strip that its input pixels can still reach: kernel size × input/output scale.
+    margin = int(np.ceil(8.0 / min(p[3] for p in plan))) + 4
+    sci, wht, ctx = adrizzle.drizzle_strips(frame.pixel_shape[::-1], add_chips, workers, margin,
+                                            kernel=pars["final_kernel"], fillval=pars["final_fillval"],
+                                            n_chips=len(plan), context=pars["context"])
     bunit = _output_bunit(exps[0].bunit, pars["final_units"])
     if pars["final_units"] == "counts":
-        sci = sci * np.float32(sum(e.exptime for e in exps))  # total, not per-pixel, exposure time
+        sci *= np.float32(sum(e.exptime for e in exps))  # total, not per-pixel, exposure time
     provenance = {"inputs": {e.path: product.sha256(e.path) for e in exps}}
     phdr = product.primary_header(exps, out, pars, records, provenance)
-    wcsname = fits.getheader(exps[0].path, ("SCI", exps[0].chips[0])).get("WCSNAME", "")
+    wcsname = (_chip_wcs(exps[0].path, exps[0].chips[0], pars, headerlets).wcs.name
+               or fits.getheader(exps[0].path, ("SCI", exps[0].chips[0])).get("WCSNAME", ""))
     shdr = product.sci_header(frame, exps, bunit, wcsname)
-    hdus = [fits.PrimaryHDU(header=phdr), fits.ImageHDU(sci.astype(np.float32), shdr, name="SCI", ver=1),
-            fits.ImageHDU(out_driz.out_wht.astype(np.float32), shdr, name="WHT", ver=1)]
+    hdus = [fits.PrimaryHDU(header=phdr), fits.ImageHDU(sci, shdr, name="SCI", ver=1),
+            fits.ImageHDU(wht, shdr, name="WHT", ver=1)]
     if pars["context"]:
-        ctx = out_driz.out_ctx
-        if ctx.ndim == 3 and ctx.shape[0] == 1:
-            ctx = ctx[0]
-        hdus.append(fits.ImageHDU(ctx.astype(np.int32), shdr, name="CTX", ver=1))
+        hdus.append(fits.ImageHDU(ctx[0] if ctx.shape[0] == 1 else ctx, shdr, name="CTX", ver=1))
     hdus.append(product.header_table(exps, skies))
     write_hdulist(fits.HDUList(hdus), out)
 
@@ -407,12 +447,12 @@ def _output_bunit(bunit, units):
     return base + "/S" if units == "cps" else base
 
 
-def _check_overlap(exps, frame, pars):
+def _check_overlap(exps, frame, pars, headerlets):
     nx, ny = frame.pixel_shape
     for exp in exps:
         inside = False
         for ver, shape in zip(exp.chips, exp.shapes):
-            x0, x1, y0, y1 = W.footprint_bounds(W.chip_wcs(exp.path, ver, pars["coeffs"]), frame, shape)
+            x0, x1, y0, y1 = W.footprint_bounds(_chip_wcs(exp.path, ver, pars, headerlets), frame, shape)
             inside |= x1 > -0.5 and x0 < nx - 0.5 and y1 > -0.5 and y0 < ny - 0.5
         if not inside:
             raise InputError(exp.path, "does not overlap the output frame: nothing of it would be drizzled")

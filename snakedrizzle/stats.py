@@ -27,12 +27,26 @@ def clipped_stats(values, lower=None, upper=None, nclip=0, lsig=3.0, usig=3.0):
         sel = v[(v >= lim_lo) & (v <= lim_hi)]
         if sel.size == 0:
             raise ValueError("no pixels left inside the clipping limits")
-        mean = float(np.mean(sel, dtype=np.float64))
-        std = float(np.std(sel, dtype=np.float64, ddof=1)) if sel.size > 1 else 0.0
+        mean, std = _mean_std(sel)
         if it < nclip:
             lim_lo, lim_hi = max(lo, mean - lsig * std), min(hi, mean + usig * std)
             v = sel  # later limits are always inside earlier ones
     return ClippedStats(sel.size, mean, std, float(sel.min()), float(sel.max()), lim_lo, lim_hi)
+
+
+def _mean_std(values):
+    """Mean and sample standard deviation with float64 sums but no float64 copy of the pixels:
+    deviations from the (float32-rounded) mean are small, so their float32 squares lose nothing
+    that matters (relative error ~1e-7)."""
+    n = values.size
+    mean = float(np.add.reduce(values, dtype=np.float64)) / n
+    if n < 2:
+        return mean, 0.0
+    dev = values - np.float32(mean)
+    np.square(dev, out=dev)
+    offset = mean - float(np.float32(mean))  # what the float32 mean left out
+    var = (float(np.add.reduce(dev, dtype=np.float64)) - n * offset ** 2) / (n - 1)
+    return mean, float(np.sqrt(max(var, 0.0)))
 
 
 def histogram_mode(values, stats, binwidth=0.1):

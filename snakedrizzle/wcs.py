@@ -177,46 +177,72 @@ def subframe(frame, x0, y0, nx, ny):
     return sub
 
 
-def pixmap(src_wcs, dst_frame, shape, stepsize=10):
-    """Map every pixel of an image of ``shape`` (ny, nx) with ``src_wcs`` into 0-based pixel
-    coordinates of ``dst_frame``: array (ny, nx, 2) of (x, y).
-
-    As DrizzlePac does, the full distortion is evaluated exactly only on a grid every
-    ``stepsize`` pixels (1-based nodes 0, s, 2s, ... past the edge) and interpolated bilinearly
-    in between; ``stepsize=0`` or 1 evaluates every pixel.
-    """
+def _pixmap_nodes(src_wcs, dst_frame, shape, step):
+    """The exactly computed points of a pixel map: 0-based (x, y) in ``dst_frame`` of the 1-based
+    source pixels 0, s, 2s, ... up to the first node at or past the edge; array (ngy, ngx, 2)."""
     ny, nx = shape
-    step = int(stepsize) if stepsize and stepsize > 1 else 1
-    if step == 1:
-        gx, gy = np.arange(1, nx + 1, dtype=float), np.arange(1, ny + 1, dtype=float)
-    else:  # nodes 0, s, 2s, ... up to the first node at or past the last pixel
-        gx = step * np.arange(-(-nx // step) + 1, dtype=float)
-        gy = step * np.arange(-(-ny // step) + 1, dtype=float)
+    gx = step * np.arange(-(-nx // step) + 1, dtype=float)
+    gy = step * np.arange(-(-ny // step) + 1, dtype=float)
     xx, yy = np.meshgrid(gx, gy)
     ra, dec = src_wcs.all_pix2world(xx.ravel(), yy.ravel(), 1)
     ox, oy = dst_frame.wcs_world2pix(ra, dec, 0)
-    ox, oy = ox.reshape(xx.shape), oy.reshape(xx.shape)
+    return np.dstack([ox.reshape(xx.shape), oy.reshape(xx.shape)])
+
+
+def _node_index(n_pixels, first, step, n_nodes):
+    """Node interval and weight of the 0-based pixels first..n_pixels-1 (1-based centre / step)."""
+    f = np.arange(first + 1, n_pixels + 1) / step
+    i = np.minimum(np.floor(f).astype(np.intp), n_nodes - 2)
+    return i, f - i
+
+
+def pixmap(src_wcs, dst_frame, shape, stepsize=10, rows=None):
+    """Map every pixel of an image of ``shape`` (ny, nx) with ``src_wcs`` into 0-based pixel
+    coordinates of ``dst_frame``: array (ny, nx, 2) of (x, y); only rows ``rows=(r0, r1)`` if given.
+
+    As DrizzlePac does, the full distortion is evaluated exactly only on a grid every
+    ``stepsize`` pixels and interpolated bilinearly in between; ``stepsize=0`` or 1 evaluates
+    every pixel. The interpolation is separable: along x for each node row, then one multiply-add
+    per pixel between node rows, written block by block into the result.
+    """
+    ny, nx = shape
+    r0, r1 = rows or (0, ny)
+    step = int(stepsize) if stepsize and stepsize > 1 else 1
     if step == 1:
-        return np.dstack([ox, oy])
-    out = np.empty((ny, nx, 2), dtype=np.float64)
-    out[..., 0] = _bilinear_on_grid(ox, step, ny, nx)
-    out[..., 1] = _bilinear_on_grid(oy, step, ny, nx)
+        xx, yy = np.meshgrid(np.arange(1, nx + 1, dtype=float), np.arange(r0 + 1, r1 + 1, dtype=float))
+        ra, dec = src_wcs.all_pix2world(xx.ravel(), yy.ravel(), 1)
+        ox, oy = dst_frame.wcs_world2pix(ra, dec, 0)
+        return np.dstack([ox.reshape(xx.shape), oy.reshape(xx.shape)])
+    nodes = _pixmap_nodes(src_wcs, dst_frame, shape, step)
+    ix, wx = _node_index(nx, 0, step, nodes.shape[1])
+    along_x = nodes[:, ix] + wx[None, :, None] * (nodes[:, ix + 1] - nodes[:, ix])
+    iy, wy = _node_index(r1, r0, step, nodes.shape[0])
+    out = np.empty((r1 - r0, nx, 2), dtype=np.float64)
+    starts = np.flatnonzero(np.r_[True, iy[1:] != iy[:-1]])
+    for a, b in zip(starts, np.r_[starts[1:], iy.size]):
+        k = iy[a]
+        block = out[a:b]
+        np.multiply(wy[a:b, None, None], along_x[k + 1] - along_x[k], out=block)
+        block += along_x[k]
     return out
 
 
-def _bilinear_on_grid(nodes, step, ny, nx):
-    """Bilinear interpolation of ``nodes`` (values at 1-based pixels 0, s, 2s, ...) at every pixel
-    centre 1..n, done separably (first along x for each node row, then along y): the same numbers
-    as a general 2-D interpolator at a small fraction of its cost."""
-    def weights(n, n_nodes):
-        f = np.arange(1, n + 1) / step
-        i = np.minimum(np.floor(f).astype(np.intp), n_nodes - 2)
-        return i, f - i
-
-    ix, wx = weights(nx, nodes.shape[1])
-    along_x = nodes[:, ix] * (1.0 - wx) + nodes[:, ix + 1] * wx
-    iy, wy = weights(ny, nodes.shape[0])
-    return along_x[iy] * (1.0 - wy)[:, None] + along_x[iy + 1] * wy[:, None]
+def rows_reaching(src_wcs, dst_frame, shape, stepsize, y0, y1):
+    """(r0, r1): the source rows whose mapped centres can fall in ``dst_frame`` rows [y0, y1)
+    (from the exact grid: a bilinear value lies between its nodes), or None if none can."""
+    ny = shape[0]
+    step = int(stepsize) if stepsize and stepsize > 1 else 1
+    if step == 1:
+        return 0, ny
+    ys = _pixmap_nodes(src_wcs, dst_frame, shape, step)[..., 1]
+    lo = np.minimum(ys[:-1], ys[1:]).min(axis=1)  # per node interval (rows between node k, k+1)
+    hi = np.maximum(ys[:-1], ys[1:]).max(axis=1)
+    hit = np.flatnonzero((hi >= y0) & (lo < y1))
+    if hit.size == 0:
+        return None
+    iy, _ = _node_index(ny, 0, step, ys.shape[0])
+    inside = np.flatnonzero((iy >= hit.min()) & (iy <= hit.max()))
+    return int(inside[0]), int(inside[-1]) + 1
 
 
 def footprint_bounds(src_wcs, dst_frame, shape, step=16):

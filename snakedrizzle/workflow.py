@@ -6,6 +6,7 @@ or "module:function"), so that a job handed to the server never imports the scie
 """
 import importlib
 import logging
+import os
 import resource
 import sys
 import time
@@ -55,6 +56,11 @@ def _plain(obj):
     if isinstance(obj, (list, tuple)):
         return type(obj)(_plain(v) for v in obj) if type(obj) in (list, tuple) else [_plain(v) for v in obj]
     return obj
+
+
+def headerlets_by_root(files):
+    """{rootname: file} of the align stages' ``<root>_hlet.fits`` files (empty without alignment)."""
+    return {os.path.basename(f)[:-len("_hlet.fits")]: str(f) for f in files}
 
 
 def run_stage(snakemake, stage, *args, **kwargs):

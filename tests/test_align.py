@@ -272,3 +272,34 @@ def test_hrc_shift_matches_drizzlepac_tweakreg(tmp_path):
     assert abs(row["xsh"] - xsh) < 0.05 and abs(row["ysh"] - ysh) < 0.05
     assert abs(drot) < 0.001 and abs(row["scale"] - scale) < 1e-4
     assert [sha256(p) for p in paths] == before
+
+
+# --- alignment feeding the drizzle stages ------------------------------------------------------
+
+@pytest.mark.slow
+def test_align_true_drizzles_with_the_aligned_wcs(aligned_set, tmp_path):
+    from truth import star_measurements
+
+    data = aligned_set["data"]
+    inputs = os.path.dirname(data.paths[0])
+    for name, align in (("raw", "false"), ("aligned", "true")):
+        snakemake(tmp_path, config={"input": f"{inputs}/*_flt.fits", "output": name, "align": align})
+    raw = star_measurements(tmp_path / "results/raw/raw_drz.fits", data.truth_stars, min_flux=1000.0)
+    ali = star_measurements(tmp_path / "results/aligned/aligned_drz.fits", data.truth_stars, min_flux=1000.0)
+    rms = {k: float(np.sqrt(np.mean(m[0] ** 2 + m[1] ** 2))) for k, m in (("raw", raw), ("aligned", ali))}
+    print("star position RMS vs truth (px):", rms, "stars:", len(ali[0]))
+    assert len(ali[0]) >= 30
+    assert rms["aligned"] < 0.02, rms
+    assert rms["raw"] > 5 * rms["aligned"], rms  # the pointing errors were real, and alignment removed them
+    assert np.median(ali[2]) == pytest.approx(1.0, abs=0.01)
+    with fits.open(tmp_path / "results/aligned/aligned_drz.fits") as hdul:
+        assert hdul["SCI"].header["WCSNAME"] == "TWEAK"
+    assert (tmp_path / "results/aligned/align/aligned_shifts.ecsv").exists()
+    assert {p: sha256(p) for p in data.paths} == aligned_set["sha"]
+
+    # Drizzle parameters leave alignment alone; an alignment parameter reruns it and what follows.
+    config = {"input": f"{inputs}/*_flt.fits", "output": "aligned", "align": "true"}
+    assert _planned_rules(tmp_path, "all", {**config, "final_pixfrac": 0.7}) == ["all", "final_drizzle"]
+    rules = set(_planned_rules(tmp_path, "all", {**config, "searchrad": 2.0}))
+    assert {"align_fit", "driz_separate", "median", "blot", "driz_cr", "final_drizzle"} <= rules
+    assert "align_catalog" not in rules and "prepare" not in rules
