@@ -92,6 +92,7 @@ def snakemake_cmd(work, inputs, output, *extra):
 
 
 def run_snakedrizzle(files, folder, output="bench"):
+    shutil.rmtree(folder, ignore_errors=True)  # a full run from nothing, and only its own logs
     inputs = fresh_copy(files, folder / "inputs")
     suffix = "flc" if files[0].endswith("_flc.fits") else "flt"
     pattern = f"{inputs}/*_{suffix}.fits"

@@ -268,17 +268,14 @@ def median_stage(exposure_paths, sci_files, wht_files, sky_files, out, pars, wor
     for e, f in zip(exps, sky_files):
         sky = read_json(f)["subtracted"]
         background.append(min(sky[str(v)] * e.conversion_factor for v in e.chips))
-    scis = [fits.open(f, memmap=True) for f in sci_files]
-    whts = [fits.open(f, memmap=True) for f in wht_files]
-    try:
-        wht_means = [med.mean_positive(h[0].data) for h in whts]
-        result = shared_array((ny, nx), np.float32) if workers > 1 else np.zeros((ny, nx), np.float32)
-        offsets = ([x - gx0 for x in x0s], [y - gy0 for y in y0s])
-        run_strips(row_strips(ny, workers), lambda r0, r1: _stream_combine(
-            scis, whts, *offsets, (ny, nx), pars, wht_means, readnoise, exptime, background, result, r0, r1))
-    finally:
-        for h in scis + whts:
-            h.close()
+    wht_means = []
+    for f in wht_files:
+        with fits.open(f, memmap=False) as h:
+            wht_means.append(med.mean_positive(h[0].section[:]))
+    result = shared_array((ny, nx), np.float32) if workers > 1 else np.zeros((ny, nx), np.float32)
+    offsets = ([x - gx0 for x in x0s], [y - gy0 for y in y0s])
+    run_strips(row_strips(ny, workers), lambda r0, r1: _stream_combine(
+        sci_files, wht_files, *offsets, (ny, nx), pars, wht_means, readnoise, exptime, background, result, r0, r1))
     hdr = W.frame_to_header(frame)
     hdr["BUNIT"] = "ELECTRONS/S"
     hdr["WINX0"], hdr["WINY0"] = gx0, gy0
@@ -291,10 +288,26 @@ def _rows_per_block(n_images, ncols, bufsize_mb, grow):
     return max(int(budget // per_row), 2 * grow + 1, 1)
 
 
-def _stream_combine(scis, whts, xoffs, yoffs, shape, pars, wht_means, readnoise, exptime, background,
-                    result, first_row, end_row):
+def _stream_combine(sci_files, wht_files, xoffs, yoffs, shape, pars, wht_means, readnoise, exptime,
+                    background, result, first_row, end_row):
     """Median of images placed at offsets in the median frame, into ``result`` rows
-    [first_row, end_row), one block of rows at a time."""
+    [first_row, end_row), one block of rows at a time.
+
+    Each process opens the files itself (a shared file offset would mix the reads of two
+    processes) and reads rows explicitly (``section``) instead of memory-mapping: mapped pages of
+    every exposure would stay resident, and memory would grow with the number of exposures."""
+    scis = [fits.open(f, memmap=False) for f in sci_files]
+    whts = [fits.open(f, memmap=False) for f in wht_files]
+    try:
+        _combine_rows(scis, whts, xoffs, yoffs, shape, pars, wht_means, readnoise, exptime, background,
+                      result, first_row, end_row)
+    finally:
+        for h in scis + whts:
+            h.close()
+
+
+def _combine_rows(scis, whts, xoffs, yoffs, shape, pars, wht_means, readnoise, exptime, background,
+                  result, first_row, end_row):
     ny, nx = shape
     n = len(scis)
     grow = int(pars["combine_grow"]) if "minmed" in pars["combine_type"] else 0
@@ -307,13 +320,13 @@ def _stream_combine(scis, whts, xoffs, yoffs, shape, pars, wht_means, readnoise,
         wstack = np.zeros_like(stack)
         outside = np.ones(stack.shape, dtype=bool)
         for k in range(n):
-            h, w = scis[k][0].data.shape
+            h, w = scis[k][0].header["NAXIS2"], scis[k][0].header["NAXIS1"]
             a0, a1 = max(e0 - yoffs[k], 0), min(e1 - yoffs[k], h)
             if a1 <= a0:
                 continue
             dst = (k, slice(a0 + yoffs[k] - e0, a1 + yoffs[k] - e0), slice(xoffs[k], xoffs[k] + w))
-            stack[dst] = scis[k][0].data[a0:a1]
-            wstack[dst] = whts[k][0].data[a0:a1]
+            stack[dst] = scis[k][0].section[a0:a1]
+            wstack[dst] = whts[k][0].section[a0:a1]
             outside[dst] = False
         block_pars = dict(pars, outside=outside, wht_means=wht_means, grow=grow, lthresh=lth, hthresh=hth)
         combined = med.combine_stack(stack, wstack, block_pars, readnoise, exptime, background)
