@@ -1,6 +1,5 @@
-from snakedrizzle.align.jobs import fit_job
 from snakedrizzle.workflow import run_stage
 
 i, o = snakemake.input, snakemake.output
-run_stage(snakemake, fit_job, i.exposure, snakemake.wildcards.root, list(i.catalogs), i.refcat, i.refwcs,
+run_stage(snakemake, "snakedrizzle.align.jobs:fit_job", i.exposure, snakemake.wildcards.root, list(i.catalogs), i.refcat, i.refwcs,
           o.hlet, o.fit, o.match, snakemake.params.pars, is_reference=snakemake.params.is_reference)
