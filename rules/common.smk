@@ -115,8 +115,9 @@ def all_targets(wildcards):
 
 def parallel_threads(wc):
     """threads of the stages that split their output between processes (median, final drizzle):
-    AstroDrizzle's num_cores, else every core Snakemake was given (capped to what it will grant)."""
-    return product_params(wc.name)["num_cores"] or workflow.cores or 1
+    AstroDrizzle's num_cores, else the cores Snakemake was given, at most this machine's and 8
+    (on a cluster ``workflow.cores`` can be unbounded: the job must still fit one node)."""
+    return product_params(wc.name)["num_cores"] or max(1, min(workflow.cores or 1, os.cpu_count() or 1, 8))
 
 
 def input_mb(input):
