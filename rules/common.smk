@@ -3,6 +3,7 @@ import functools
 import glob
 import os
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 from snakedrizzle import params as sdparams
@@ -115,9 +116,20 @@ def all_targets(wildcards):
 
 def parallel_threads(wc):
     """threads of the stages that split their output between processes (median, final drizzle):
-    AstroDrizzle's num_cores, else the cores Snakemake was given, at most this machine's and 8
-    (on a cluster ``workflow.cores`` can be unbounded: the job must still fit one node)."""
-    return product_params(wc.name)["num_cores"] or max(1, min(workflow.cores or 1, os.cpu_count() or 1, 8))
+    AstroDrizzle's num_cores, else the cores Snakemake was given, at most this machine's and 8.
+    On a cluster the nodes are not this machine, and the job's own Snakemake (which evaluates
+    this again) must ask for what was allocated: one thread there unless num_cores (or
+    --set-threads, which jobs inherit) asks for more."""
+    num_cores = product_params(wc.name)["num_cores"]
+    if num_cores:
+        return num_cores
+    if not (workflow.is_main_process and workflow.local_exec):
+        return 1
+    try:
+        cores = workflow.cores
+    except WorkflowError:  # no --cores given
+        return 1
+    return max(1, min(cores, os.cpu_count() or 1, 8))
 
 
 def input_mb(input):
