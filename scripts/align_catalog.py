@@ -1,5 +1,5 @@
 from snakedrizzle.workflow import run_stage
 
-out = snakemake.output
-run_stage(snakemake, "snakedrizzle.align.jobs:catalog_job", snakemake.input.exposure, snakemake.wildcards.chip, out.ecsv, out.coo, out.reg,
-          snakemake.params.pars)
+out, par = snakemake.output, snakemake.params
+run_stage(snakemake, "snakedrizzle.align.jobs:catalog_job", snakemake.input.exposure, snakemake.wildcards.chip, out.ecsv,
+          out.coo, out.reg, par.pars, usercat=par.usercat or None, region=par.region or None)

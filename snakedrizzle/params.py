@@ -73,27 +73,39 @@ IMAGEFINDPARS = {
     "roundhi": 1.0,
 }
 REF_PREFIX = "ref_"
+# Where sources come from instead of (or besides) the finder: TweakReg's ``exclusions`` (per-chip
+# DS9 regions or FITS masks) and its COORDINATE FILE DESCRIPTION (``catfile``: user catalogs per
+# chip). Extension: ``nbright`` also trims the finder's catalogs (DrizzlePac: user catalogs only).
+USERCATPARS = {
+    "exclusions": "", "catfile": "", "xcol": 1, "ycol": 2, "fluxcol": None, "maxflux": None,
+    "minflux": None, "fluxunits": "counts", "xyunits": "pixels", "nbright": None,
+}
 ALIGN_DEFAULTS = {
     "align": False, "refimage": "", "refcat": "",
     "refxcol": None, "refycol": None, "rfluxcol": None, "rfluxunits": "mag", "rmaxflux": None,
     "rminflux": None, "refnbright": None,
     "minobj": 15, "searchrad": 1.0, "searchunits": "arcseconds", "use2dhist": True,
     "separation": 0.5, "tolerance": 1.0, "xoffset": 0.0, "yoffset": 0.0,
-    "fitgeometry": "rscale", "nclip": 3, "sigma": 3.0, "wcsname": "TWEAK",
-    "residplot": "both", "labelsize": 8,
+    "fitgeometry": "rscale", "nclip": 3, "sigma": 3.0, "wcsname": "TWEAK", "reusename": False,
+    "residplot": "both", "ylimit": None, "labelsize": 8,
+    "expand_refcat": False, "enforce_user_order": True, "refxyunits": "degrees",
+    **USERCATPARS,
+    "hdrname": "", "author": "", "descrip": "", "catalog": "", "history": "",
     **IMAGEFINDPARS,
     **{REF_PREFIX + k: v for k, v in IMAGEFINDPARS.items()},
 }
 DEFAULTS.update(ALIGN_DEFAULTS)
 
-_REFCAT = ("refimage", "refcat", "refxcol", "refycol", "rfluxcol", "rfluxunits", "rmaxflux", "rminflux",
-           "refnbright")
+_REFCAT = ("refimage", "refcat", "refxcol", "refycol", "refxyunits", "rfluxcol", "rfluxunits", "rmaxflux",
+           "rminflux", "refnbright")
 ALIGN_STAGES = {
-    "align_catalog": tuple(IMAGEFINDPARS),
+    "align_catalog": tuple(IMAGEFINDPARS) + tuple(USERCATPARS),
     "align_refcat": _REFCAT + tuple(REF_PREFIX + k for k in IMAGEFINDPARS),
     "align_fit": ("minobj", "searchrad", "searchunits", "use2dhist", "separation", "tolerance",
-                  "xoffset", "yoffset", "fitgeometry", "nclip", "sigma", "wcsname"),
-    "align_shifts": ("residplot", "labelsize"),
+                  "xoffset", "yoffset", "fitgeometry", "nclip", "sigma", "wcsname", "reusename",
+                  "hdrname", "author", "descrip", "catalog", "history"),
+    "align_expand": ("tolerance",),
+    "align_shifts": ("residplot", "ylimit", "labelsize"),
 }
 STAGES.update(ALIGN_STAGES)
 # One job per exposure computes its static mask, sky statistics and (localmin) sky values.

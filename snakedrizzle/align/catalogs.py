@@ -13,6 +13,8 @@ from photutils.detection import DAOStarFinder
 from ..exposure import read_chip
 from ..io.fitsio import atomic_path
 from ..wcs import chip_wcs
+from .regions import exclusion_mask
+from .tables import column, flux_select, read_table
 
 log = logging.getLogger(__name__)
 COLUMNS = ("id", "x", "y", "flux", "peak", "sharpness", "roundness1", "roundness2")
@@ -89,18 +91,64 @@ def find_sources(sci, good, pars):
     return table
 
 
-def chip_catalog(path, extver, pars):
-    """Sources of chip SCI,``extver`` of an exposure, with their RA/Dec (full distortion)."""
-    chip = read_chip(path, extver)
-    table = find_sources(chip.sci, good_pixels(chip.dq, chip.finite, pars["dqbits"]), pars)
+def chip_catalog(path, extver, pars, usercat=None, region=None):
+    """Sources of chip SCI,``extver`` of an exposure, with their RA/Dec (full distortion): those
+    of the user catalog ``usercat`` (catfile) or found on the chip; ``region`` (exclusions: DS9
+    regions or a FITS mask) limits where sources may be."""
     w = chip_wcs(path, extver)
+    if usercat:
+        table = user_chip_catalog(usercat, w, pars)
+        shape = (w.pixel_shape[1], w.pixel_shape[0])
+        allowed = exclusion_mask(region, shape, w) if region else None
+        if allowed is not None:
+            table = table[_on_allowed(table, allowed)]
+    else:
+        chip = read_chip(path, extver)
+        good = good_pixels(chip.dq, chip.finite, pars["dqbits"])
+        if region:
+            good &= exclusion_mask(region, chip.sci.shape, w)
+        table = find_sources(chip.sci, good, pars)
+        if pars.get("nbright"):
+            table = flux_select(table, nbright=pars["nbright"])
     ra, dec = w.all_pix2world(np.asarray(table["x"], float), np.asarray(table["y"], float), 1)
     table["ra"], table["dec"] = ra, dec
     table["ra"].unit = table["dec"].unit = "deg"
-    table.meta.update({"image": str(path), "extver": int(extver)})
-    log.info("%s[SCI,%d]: %d sources above %.4g (sky sigma %.4g)", path, extver, len(table),
-             table.meta["threshold"], table.meta["sky_sigma"])
+    table.meta.update({"image": str(path), "extver": int(extver), "usercat": usercat or "",
+                       "region": region or ""})
+    log.info("%s[SCI,%d]: %d sources %s", path, extver, len(table),
+             f"from {usercat}" if usercat else
+             f"above {table.meta['threshold']:.4g} (sky sigma {table.meta['sky_sigma']:.4g})")
     return table
+
+
+def user_chip_catalog(path, w, pars):
+    """A catfile catalog of one chip: x/y (1-based pixels) or RA/Dec (``xyunits='degrees'``) in
+    columns ``xcol``/``ycol``, optional ``fluxcol`` with minflux/maxflux/fluxunits/nbright."""
+    table = read_table(path, "source catalog")
+    a = np.asarray(table[column(table, pars["xcol"], (), path, "xcol")], float)
+    b = np.asarray(table[column(table, pars["ycol"], (), path, "ycol")], float)
+    if pars["xyunits"] == "degrees":
+        a, b = w.all_world2pix(a, b, 1)
+    n = len(table)
+    out = Table({"id": np.arange(1, n + 1), "x": a, "y": b, "flux": np.full(n, np.nan)})
+    for name in COLUMNS[4:]:
+        out[name] = np.full(n, np.nan)
+    if pars.get("fluxcol") not in (None, ""):
+        out["flux"] = np.asarray(table[column(table, pars["fluxcol"], (), path, "fluxcol")], float)
+        out = flux_select(out, pars.get("minflux"), pars.get("maxflux"), pars.get("fluxunits"), pars.get("nbright"))
+    elif pars.get("nbright") or pars.get("minflux") is not None or pars.get("maxflux") is not None:
+        log.warning("%s: flux limits / nbright need fluxcol; all %d sources kept", path, n)
+    return out[np.isfinite(out["x"]) & np.isfinite(out["y"])]
+
+
+def _on_allowed(table, allowed):
+    """Sources whose pixel is allowed (inside the chip and not excluded)."""
+    col = np.round(np.asarray(table["x"], float)).astype(int) - 1
+    row = np.round(np.asarray(table["y"], float)).astype(int) - 1
+    inside = (col >= 0) & (row >= 0) & (col < allowed.shape[1]) & (row < allowed.shape[0])
+    keep = np.zeros(len(table), bool)
+    keep[inside] = allowed[row[inside], col[inside]]
+    return keep
 
 
 def write_ecsv(table, path):

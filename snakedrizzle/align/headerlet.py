@@ -7,6 +7,7 @@ as an alternate (the key stwcs archiving picked) and a WCSCORR table with the WC
 PRIMARY the fit status (FITSTAT: 'SUCCESS', 'REFERENCE' or 'FAILED: why').
 """
 import re
+import textwrap
 
 import numpy as np
 from astropy.io import fits
@@ -97,10 +98,13 @@ def _finite(value):
     return value if np.isfinite(value) else 0.0
 
 
-def build_headerlet(path, aligned, wcsname, fit, rootname, catalog=""):
+def build_headerlet(path, aligned, wcsname, fit, rootname, catalog="", meta=None):
     """stwcs headerlet for exposure ``path``: the WCSs of ``aligned`` ({extver: WCS}) under the
     new ``wcsname`` with the old ones kept as alternates; ``aligned=None`` (failed fit) keeps the
-    exposure's WCS and name. ``fit`` is the fit result (status, numbers) recorded in the headers."""
+    exposure's WCS and name. ``fit`` is the fit result (status, numbers) recorded in the headers;
+    ``meta`` holds TweakReg's headerlet keywords (hdrname, author, descrip, catalog, history: a
+    text file whose lines become HISTORY cards)."""
+    meta = meta or {}
     work = working_copy(path)
     extvers = sci_extvers(work)
     name = wcsname if aligned is not None else work["SCI", extvers[0]].header.get("WCSNAME", "")
@@ -108,12 +112,15 @@ def build_headerlet(path, aligned, wcsname, fit, rootname, catalog=""):
     if aligned is not None:
         for v in extvers:
             archived[v] = set_primary_wcs(work, v, aligned[v], wcsname)
-    hlet = headerlet.create_headerlet(work, hdrname=f"{rootname}_{name}", wcsname=name or None,
-                                      author="snakedrizzle", descrip="TweakReg alignment (snakedrizzle)",
-                                      nmatch=int(fit.get("nmatch", 0)), catalog=catalog or "",
+    hlet = headerlet.create_headerlet(work, hdrname=meta.get("hdrname") or f"{rootname}_{name}",
+                                      wcsname=name or None, author=meta.get("author") or "snakedrizzle",
+                                      descrip=meta.get("descrip") or "TweakReg alignment (snakedrizzle)",
+                                      nmatch=int(fit.get("nmatch", 0)), catalog=meta.get("catalog") or catalog or "",
                                       logging=False)  # else stwcs writes headerlet.log into the cwd
     for card in _fit_cards(fit):
         hlet[0].header[card[0]] = card[1:]
+    for line in _history_lines(meta.get("history")):
+        hlet[0].header.add_history(line)
     for ext in hlet:
         if ext.name.upper() == "SIPWCS":
             v = ext.header.get("TG_EVER", ext.ver)
@@ -126,8 +133,27 @@ def build_headerlet(path, aligned, wcsname, fit, rootname, catalog=""):
     return hlet
 
 
-def write_headerlet(path, out_path, aligned, wcsname, fit, rootname, catalog=""):
-    return write_hdulist(build_headerlet(path, aligned, wcsname, fit, rootname, catalog), out_path)
+def _history_lines(history_file, width=70):
+    """TweakReg's ``history``: a text file, re-wrapped to FITS HISTORY cards."""
+    if not history_file:
+        return []
+    try:
+        with open(history_file) as f:
+            text = f.read()
+    except OSError as exc:
+        raise InputError(history_file, f"cannot read the headerlet history file ({exc})") from None
+    return [chunk for line in text.splitlines() for chunk in textwrap.wrap(line, width) or [""]]
+
+
+def existing_wcsnames(path):
+    """Every WCS name (primary and alternates) in the SCI headers of an exposure."""
+    with fits.open(path, memmap=True) as hdul:
+        return {str(h.header[k]).strip() for h in hdul if h.name.upper() == "SCI"
+                for k in h.header if re.match(r"^WCSNAME[A-Z]?$", k)}
+
+
+def write_headerlet(path, out_path, aligned, wcsname, fit, rootname, catalog="", meta=None):
+    return write_hdulist(build_headerlet(path, aligned, wcsname, fit, rootname, catalog, meta), out_path)
 
 
 def _sipwcs(hlet, extver):

@@ -34,12 +34,21 @@ def _plot_each(items, path, title, labelsize, draw):
     return _save(fig, path)
 
 
-def residual_plot(items, path, labelsize=8):
-    """dx, dy against reference x and y."""
+def not_drawn(path, residplot):
+    """The plot a ``residplot`` setting leaves out: a PNG that says so (the file is a DAG output)."""
+    fig = plt.figure(figsize=(4, 1))
+    fig.text(0.5, 0.5, f"not drawn (residplot={residplot!r})", ha="center", va="center")
+    return _save(fig, path)
+
+
+def residual_plot(items, path, labelsize=8, ylimit=None):
+    """dx, dy against reference x and y; ``ylimit`` fixes the y range to +/- ylimit pixels."""
     def draw(ax, res):
         ax.plot(res["ref_x"], res["dx"], ".", ms=2, label="dx vs x")
         ax.plot(res["ref_y"], res["dy"], ".", ms=2, label="dy vs y")
         ax.axhline(0, color="k", lw=0.5)
+        if ylimit:
+            ax.set_ylim(-ylimit, ylimit)
         ax.set_xlabel("reference position (pixels from CRPIX)", fontsize=labelsize)
         ax.legend(fontsize=labelsize)
     return _plot_each(items, path, "Fit residuals (reference - fit, pixels)", labelsize, draw)

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 from astropy.io import fits
+from scipy.spatial import cKDTree
 from astropy.table import Table, vstack
 from stwcs.wcsutil import HSTWCS
 
@@ -13,10 +14,13 @@ from ..errors import InputError
 from ..io.extspec import parse_extension
 from .catalogs import find_sources
 from .match import reference_frame
+from .tables import column, flux_select, read_table
 
 log = logging.getLogger(__name__)
 RA_NAMES = ("ra", "ra_icrs", "raj2000", "ra_deg", "alpha_j2000", "radeg")
 DEC_NAMES = ("dec", "de", "dec_icrs", "dej2000", "decj2000", "dec_deg", "delta_j2000", "dedeg")
+X_NAMES = ("x", "xcentroid", "x_centroid", "x_image", "xpos")
+Y_NAMES = ("y", "ycentroid", "y_centroid", "y_image", "ypos")
 
 
 def from_exposure_catalogs(catalogs):
@@ -26,57 +30,26 @@ def from_exposure_catalogs(catalogs):
     return vstack(tables) if tables else Table({"RA": [], "DEC": [], "flux": []})
 
 
-def _column(table, wanted, names, path, what):
-    """A column by name or 1-based number (``wanted``), else the first known RA/Dec name."""
-    if wanted not in (None, ""):
-        if str(wanted).isdigit():
-            index = int(wanted) - 1
-            if not 0 <= index < len(table.colnames):
-                raise InputError(path, f"has no column number {wanted} for {what}")
-            return table.colnames[index]
-        if wanted not in table.colnames:
-            raise InputError(path, f"has no column {wanted!r} for {what} (columns: {', '.join(table.colnames)})")
-        return wanted
-    lower = {c.lower(): c for c in table.colnames}
-    for name in names:
-        if name in lower:
-            return lower[name]
-    raise InputError(path, f"has no {what} column (looked for {', '.join(names)}; columns: "
-                     f"{', '.join(table.colnames)}); set refxcol/refycol")
-
-
-def read_user_catalog(path, pars):
-    """``refcat``: an ECSV/CSV/FITS/plain-text table with RA/Dec in degrees; optional flux limits
-    (rfluxcol, rminflux, rmaxflux, rfluxunits 'mag' = smaller is brighter) and refnbright."""
-    if not os.path.isfile(path):
-        raise InputError(path, "reference catalog not found")
-    try:
-        table = Table.read(path) if path.lower().endswith((".fits", ".fit", ".ecsv", ".csv", ".vot", ".xml")) \
-            else Table.read(path, format="ascii")
-    except Exception as exc:
-        raise InputError(path, f"not a readable table ({exc})") from None
-    ra = _column(table, pars.get("refxcol"), RA_NAMES, path, "RA")
-    dec = _column(table, pars.get("refycol"), DEC_NAMES, path, "Dec")
-    out = Table({"RA": np.asarray(table[ra], float), "DEC": np.asarray(table[dec], float)})
+def read_user_catalog(path, pars, frame=None):
+    """``refcat``: a table with RA/Dec in degrees (``refxyunits='pixels'``: x/y in pixels of the
+    reference frame ``frame``, 1-based); optional flux limits (rfluxcol, rminflux, rmaxflux,
+    rfluxunits) and refnbright."""
+    table = read_table(path, "reference catalog")
+    in_pixels = pars.get("refxyunits") == "pixels"
+    names = (X_NAMES, Y_NAMES) if in_pixels else (RA_NAMES, DEC_NAMES)
+    first = column(table, pars.get("refxcol"), names[0], path, "x" if in_pixels else "RA")
+    second = column(table, pars.get("refycol"), names[1], path, "y" if in_pixels else "Dec")
+    a, b = np.asarray(table[first], float), np.asarray(table[second], float)
+    if in_pixels:
+        if frame is None:
+            raise InputError(path, "refxyunits='pixels' needs a reference frame")
+        a, b = frame.wcs_pix2world(a, b, 1)
+    out = Table({"RA": a, "DEC": b})
     if pars.get("rfluxcol"):
-        flux_col = _column(table, pars["rfluxcol"], (), path, "flux")
-        out["flux"] = np.asarray(table[flux_col], float)
-        out = _flux_limits(out, pars)
+        out["flux"] = np.asarray(table[column(table, pars["rfluxcol"], (), path, "flux")], float)
+        out = flux_select(out, pars.get("rminflux"), pars.get("rmaxflux"), pars.get("rfluxunits"),
+                          pars.get("refnbright"))
     return out[np.isfinite(out["RA"]) & np.isfinite(out["DEC"])]
-
-
-def _flux_limits(table, pars):
-    flux = np.asarray(table["flux"])
-    keep = np.ones(len(table), bool)
-    if pars.get("rminflux") is not None:
-        keep &= flux >= pars["rminflux"]
-    if pars.get("rmaxflux") is not None:
-        keep &= flux <= pars["rmaxflux"]
-    table = table[keep]
-    if pars.get("refnbright"):
-        brightest_first = np.argsort(table["flux"]) if pars.get("rfluxunits") == "mag" else np.argsort(-table["flux"])
-        table = table[brightest_first[: int(pars["refnbright"])]]
-    return table
 
 
 def image_extensions(path, ext):
@@ -94,6 +67,20 @@ def image_extensions(path, ext):
     raise InputError(path, "no 2-D image extension to find reference sources on")
 
 
+def _image_wcs(hdul, ext):
+    return HSTWCS(hdul, ext=ext)
+
+
+def image_frame(spec):
+    """The undistorted frame of a reference image (its science extensions), without finding
+    sources: the frame ``refcat`` positions are placed in when ``refimage`` is also given."""
+    path, ext = parse_extension(spec)
+    if not os.path.isfile(path):
+        raise InputError(path, "reference image not found")
+    with fits.open(path, memmap=True) as hdul:
+        return reference_frame([_image_wcs(hdul, e) for e in image_extensions(path, ext)])
+
+
 def from_image(spec, findpars):
     """``refimage``: sources found with refimagefindpars on each science extension, their sky
     positions (full distortion), and the image's undistorted frame."""
@@ -104,7 +91,7 @@ def from_image(spec, findpars):
     for e in image_extensions(path, ext):
         with fits.open(path, memmap=True) as hdul:
             sci = np.array(hdul[e].data, dtype=np.float32)
-            w = HSTWCS(hdul, ext=e)
+            w = _image_wcs(hdul, e)
         finite = np.isfinite(sci)
         sci[~finite] = 0.0
         found = find_sources(sci, finite & (sci != 0.0), findpars)
@@ -112,3 +99,15 @@ def from_image(spec, findpars):
         tables.append(Table({"RA": ra, "DEC": dec, "flux": np.asarray(found["flux"], float)}))
         wcs_list.append(w)
     return vstack(tables), reference_frame(wcs_list)
+
+
+def unmatched(new, reference, frame, tolerance):
+    """Rows of ``new`` (RA, DEC) farther than ``tolerance`` pixels of ``frame`` from every
+    source of ``reference``."""
+    if len(new) == 0 or len(reference) == 0:
+        return new
+    ref_xy = np.column_stack(frame.wcs_world2pix(np.asarray(reference["RA"], float),
+                                                 np.asarray(reference["DEC"], float), 1))
+    new_xy = np.column_stack(frame.wcs_world2pix(np.asarray(new["RA"], float), np.asarray(new["DEC"], float), 1))
+    distance, _ = cKDTree(ref_xy).query(new_xy)
+    return new[distance > tolerance]
