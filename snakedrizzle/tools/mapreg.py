@@ -7,290 +7,24 @@ model; each chip gets ``<image>_<extname><extver>_twreg.reg`` in ``outpath`` (no
 is left) and ``catfname`` lists the region files per image. "Fixed" regions already in a chip's
 image coordinates (``chip_reg``) are appended as they are.
 
-As in DrizzlePac (stregion), sizes become pixels with the local pixel scale at the shape's
-centre and angles turn with the direction of North there; fk5 and icrs are taken as the same
-frame. Unlike DrizzlePac, image-coordinate regions of ``refimg`` are really converted
-(DrizzlePac drops them) and ``outpath`` is created when missing. 'physical' coordinates are
-treated as image coordinates (true for full-frame HST images).
+Region files are read and converted by ``snakedrizzle.io.ds9``, which sizes and turns shapes
+as DrizzlePac's stregion does; a shape mapreg cannot write back is an error. Unlike DrizzlePac,
+image-coordinate regions of ``refimg`` are really converted (DrizzlePac drops them) and
+``outpath`` is created when missing.
 """
 import argparse
 import os
-import re
 import sys
-from dataclasses import dataclass, field, replace
 
 import numpy as np
 from astropy.io import fits
 
 from ..errors import InputError
+from ..io.ds9 import image_to_sky, read_regions, sky_to_image
 from ..io.extspec import open_wcs, parse_extension, set_default_mode
 from ..io.fitsio import atomic_path
-from ..skytopix import world_to_pixel
 
 __all__ = ["MapReg", "map_region_files", "read_regions", "main"]
-
-SKY_SYSTEMS = {"fk5": "fk5", "j2000": "fk5", "icrs": "icrs", "fk4": "fk4", "b1950": "fk4",
-               "galactic": "galactic", "ecliptic": "ecliptic"}
-IMAGE_SYSTEMS = {"image", "physical", "logical"}
-_UNSUPPORTED_SYSTEMS = {"linear", "amplifier", "detector", "wcs", "wcsa"}
-
-
-@dataclass
-class Shape:
-    """One DS9 shape: arguments as numbers (positions/sizes/angles in degrees for sky shapes,
-    pixels for image shapes) with their kinds: 'x', 'y' (a position), 'd' (a size), 'a' (an
-    angle), 'p' (a size given in pixels inside a sky shape)."""
-    name: str
-    system: str
-    values: list
-    kinds: list
-    exclude: bool = False
-    comment: str = ""
-    source: str = ""
-
-    @property
-    def is_sky(self):
-        return self.system in SKY_SYSTEMS.values()
-
-
-@dataclass
-class RegionFile:
-    path: str
-    global_attrs: str = ""
-    shapes: list = field(default_factory=list)
-
-
-# --------------------------------------------------------------------------------------------
-# Reading DS9 region files
-
-
-def read_regions(path):
-    """Shapes of a DS9 region file, with their coordinate systems."""
-    if not os.path.isfile(path):
-        raise InputError(path, "region file not found")
-    region = RegionFile(path)
-    system = "physical"  # DS9's default
-    with open(path) as f:
-        for number, line in enumerate(f, 1):
-            body, comment = _split_comment(line.strip())
-            for statement in _split_statements(body):
-                word = statement.lower()
-                if word.startswith("global"):
-                    region.global_attrs = statement[6:].strip()
-                elif word in SKY_SYSTEMS:
-                    system = SKY_SYSTEMS[word]
-                elif word in IMAGE_SYSTEMS:
-                    system = "image"
-                elif word in _UNSUPPORTED_SYSTEMS:
-                    raise InputError(f"{path}:{number}", f"coordinate system '{statement}' is "
-                                     "not supported (use fk5, icrs, galactic, or image)")
-                else:
-                    region.shapes.append(_parse_shape(statement, system, comment,
-                                                      f"{path}:{number}"))
-    return region
-
-
-def _split_comment(line):
-    """Code and the text after the first '#' outside parentheses/braces/quotes (inside
-    parentheses quotes are units: 2.5" and 1.5')."""
-    depth, quote = 0, None
-    for i, char in enumerate(line):
-        if quote:
-            quote = None if char == quote else quote
-        elif char in "\"'" and depth == 0:
-            quote = char
-        elif char in "({":
-            depth += 1
-        elif char in ")}":
-            depth -= 1
-        elif char == "#" and depth == 0:
-            return line[:i].strip(), line[i + 1:].strip()
-    return line, ""
-
-
-def _split_statements(body):
-    return [s.strip() for s in re.split(r";(?![^(]*\))", body) if s.strip()]
-
-
-_SHAPE_RE = re.compile(r"^(?P<sign>[+-]?)\s*(?P<name>[A-Za-z]+)\s*(?:\((?P<args>[^)]*)\)|"
-                       r"(?P<bare>\s.*))?\s*$")
-
-
-def _parse_shape(statement, system, comment, where):
-    match = _SHAPE_RE.match(statement)
-    if match is None:
-        raise InputError(where, f"cannot read '{statement}' as a region")
-    name = match.group("name").lower()
-    args = match.group("args") if match.group("args") is not None else match.group("bare") or ""
-    tokens = [t for t in re.split(r"[,\s]+", args.strip()) if t]
-    kinds = _kinds(name, len(tokens), where)
-    values, kinds = _values(tokens, kinds, system, where)
-    return Shape(name, system, values, kinds, match.group("sign") == "-", comment, where)
-
-
-def _kinds(name, n, where):
-    """Argument kinds of a DS9 shape with ``n`` arguments."""
-    fixed = {"circle": "xyd", "point": "xy", "line": "xyxy", "text": "xy", "vector": "xyda"}
-    if name in fixed and n == len(fixed[name]):
-        return list(fixed[name])
-    if name == "annulus" and n >= 4:
-        return list("xy") + ["d"] * (n - 2)
-    if name in ("ellipse", "box") and n >= 4:
-        sizes = n - 2 - (n % 2)  # an odd count ends with the angle
-        return list("xy") + ["d"] * sizes + (["a"] if n % 2 else [])
-    if name == "polygon" and n >= 6 and n % 2 == 0:
-        return list("xy") * (n // 2)
-    raise InputError(where, f"unsupported region '{name}' with {n} arguments (supported: circle,"
-                     " ellipse, box, polygon, point, annulus, line, text, vector)")
-
-
-def _values(tokens, kinds, system, where):
-    """Numbers: sky positions in degrees (RA text in hours), sizes in degrees unless marked in
-    pixels ('i'/'p'), angles in degrees; image shapes in pixels."""
-    from astropy import units as u
-    from astropy.coordinates import Angle
-
-    sky = system in SKY_SYSTEMS.values()
-    values, out_kinds = [], []
-    for token, kind in zip(tokens, kinds):
-        try:
-            if kind in "xy" and sky and re.search(r"[:hms]", token):
-                hours = kind == "x" and system in ("fk5", "icrs", "fk4")
-                value = Angle(token, unit=u.hourangle if hours else u.deg).deg
-            elif kind == "d" and sky:
-                value, kind = _sky_size(token, kind)
-            else:
-                value = float(token.rstrip("dip"))
-        except ValueError:
-            raise InputError(where, f"cannot read '{token}' as a number or an angle") from None
-        values.append(float(value))
-        out_kinds.append(kind)
-    return values, out_kinds
-
-
-_SIZE_UNITS = {'"': 1 / 3600.0, "'": 1 / 60.0, "d": 1.0, "r": np.degrees(1.0)}
-
-
-def _sky_size(token, kind):
-    if token[-1] in _SIZE_UNITS:
-        return float(token[:-1]) * _SIZE_UNITS[token[-1]], kind
-    if token[-1] in "ip":
-        return float(token[:-1]), "p"
-    return float(token), kind
-
-
-# --------------------------------------------------------------------------------------------
-# Converting shapes
-
-
-def _to_fk5(shapes):
-    """Positions of galactic/fk4/ecliptic shapes re-expressed in fk5 (fk5 and icrs as is)."""
-    from astropy import units as u
-    from astropy.coordinates import SkyCoord
-
-    out = []
-    for shape in shapes:
-        if shape.system in ("fk5", "icrs"):
-            out.append(shape)
-            continue
-        lon, lat = _positions(shape)
-        frame = {"ecliptic": "geocentrictrueecliptic"}.get(shape.system, shape.system)
-        c = SkyCoord(lon * u.deg, lat * u.deg, frame=frame).transform_to("fk5")
-        out.append(_with_positions(shape, c.ra.deg, c.dec.deg, system="fk5"))
-    return out
-
-
-def _positions(shape):
-    kinds = np.array(shape.kinds)
-    values = np.array(shape.values)
-    return values[kinds == "x"], values[kinds == "y"]
-
-
-def _with_positions(shape, xs, ys, system):
-    values, ix, iy = list(shape.values), iter(xs), iter(ys)
-    for i, kind in enumerate(shape.kinds):
-        if kind == "x":
-            values[i] = float(next(ix))
-        elif kind == "y":
-            values[i] = float(next(iy))
-    return replace(shape, values=values, system=system)
-
-
-def _local_frame(wcs, x0, y0):
-    """Pixel scale (deg/px) and the angle of North (deg from +x) at pixel positions, from
-    finite differences of the full distortion model, as stregion estimates them."""
-    lon0, lat0 = wcs.all_pix2world(x0, y0, 1)
-    coslat = np.cos(np.radians(lat0))
-    steps = []
-    for dx, dy in ((1.0, 0.0), (0.0, 1.0)):
-        lon, lat = wcs.all_pix2world(x0 + dx, y0 + dy, 1)
-        dlon = ((lon - lon0 + 180.0) % 360.0 - 180.0) * coslat
-        steps.append(np.hypot(dlon, lat - lat0))
-    cdelt = np.sqrt(steps[0] * steps[1])
-    xn, yn = world_to_pixel(wcs, lon0, lat0 + cdelt)
-    north = np.degrees(np.arctan2(yn - y0, xn - x0))
-    return cdelt, north
-
-
-def _sky_to_image(shapes, wcs, label):
-    """Sky shapes -> image shapes of ``wcs``: one vectorised inversion for all positions."""
-    shapes = _to_fk5(shapes)
-    if not shapes:
-        return []
-    lon = np.concatenate([_positions(s)[0] for s in shapes])
-    lat = np.concatenate([_positions(s)[1] for s in shapes])
-    xs, ys = world_to_pixel(wcs, lon, lat, label=label)
-    refs = _reference_indices(shapes)
-    cdelt, north = _local_frame(wcs, xs[refs], ys[refs])
-    out, start = [], 0
-    for shape, scale, turn in zip(shapes, cdelt, north):
-        n = shape.kinds.count("x")
-        moved = _with_positions(shape, xs[start:start + n], ys[start:start + n], "image")
-        moved.values = [_size_or_angle(v, k, scale, turn) for v, k in zip(moved.values, moved.kinds)]
-        moved.kinds = ["d" if k == "p" else k for k in moved.kinds]
-        out.append(moved)
-        start += n
-    return out
-
-
-def _reference_indices(shapes):
-    """Index (into the flat position list) of the position each shape's sizes refer to: the
-    last one before them (the centre), as stregion does."""
-    refs, start = [], 0
-    for shape in shapes:
-        before = shape.kinds[: next((i for i, k in enumerate(shape.kinds) if k in "dpa"),
-                                    len(shape.kinds))]
-        refs.append(start + max(before.count("x") - 1, 0))
-        start += shape.kinds.count("x")
-    return np.array(refs, dtype=int)
-
-
-def _size_or_angle(value, kind, scale, north):
-    if kind == "d":
-        return value / scale
-    if kind == "a":
-        return value + north - 90.0
-    return value
-
-
-def _image_to_sky(shapes, wcs):
-    """Image shapes of a reference image -> sky shapes (the inverse of _sky_to_image)."""
-    if not shapes:
-        return []
-    xs = np.concatenate([_positions(s)[0] for s in shapes])
-    ys = np.concatenate([_positions(s)[1] for s in shapes])
-    lon, lat = wcs.all_pix2world(xs, ys, 1)
-    refs = _reference_indices(shapes)
-    cdelt, north = _local_frame(wcs, xs[refs], ys[refs])
-    out, start = [], 0
-    for shape, scale, turn in zip(shapes, cdelt, north):
-        n = shape.kinds.count("x")
-        moved = _with_positions(shape, lon[start:start + n], lat[start:start + n], "fk5")
-        moved.values = [v * scale if k == "d" else v - turn + 90.0 if k == "a" else v
-                        for v, k in zip(moved.values, moved.kinds)]
-        out.append(moved)
-        start += n
-    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -299,10 +33,7 @@ def _image_to_sky(shapes, wcs):
 
 def _bounding_box(shape):
     """(xmin, ymin, xmax, ymax) of an image shape, as DrizzlePac's fast filter computes it."""
-    v, name = shape.values, shape.name
-    x, y = _positions(shape)
-    sizes = [val for val, k in zip(v, shape.kinds) if k == "d"]
-    angle = np.radians(v[-1]) if shape.kinds[-1] == "a" else 0.0
+    name, (x, y), sizes, angle = shape.name, shape.positions, shape.sizes, np.radians(shape.angle)
     if name in ("circle", "annulus"):
         r = max(sizes)
         return x[0] - r, y[0] - r, x[0] + r, y[0] + r
@@ -382,7 +113,7 @@ def map_region_files(input_reg, images, img_wcs_ext="sci", refimg=None, ref_wcs_
         for ext, chip in zip(extensions, fixed):
             label = f"{image}[{ext[0]},{ext[1]}]" if isinstance(ext, tuple) else f"{image}[{ext}]"
             nx, ny = _chip_size(image, ext, label)
-            shapes = _sky_to_image(sky, open_wcs(image, _wcs_ext(ext)), label)
+            shapes = sky_to_image(sky, open_wcs(image, _wcs_ext(ext)), label)
             shapes += chip.shapes if chip else []
             if fast:
                 shapes = [s for s in shapes if _inside(s, nx, ny)]
@@ -412,7 +143,7 @@ def _input_regions(input_reg, refimg, ref_wcs_ext):
         image = [s for s in region.shapes if not s.is_sky]
         if image:
             wcs = _reference_wcs(path, refimg, ref_wcs_ext, number, len(files))
-            region.shapes = [s for s in region.shapes if s.is_sky] + _image_to_sky(image, wcs)
+            region.shapes = [s for s in region.shapes if s.is_sky] + image_to_sky(image, wcs)
         out.append(region)
     return out
 
