@@ -98,10 +98,8 @@ def chip_catalog(path, extver, pars, usercat=None, region=None):
     w = chip_wcs(path, extver)
     if usercat:
         table = user_chip_catalog(usercat, w, pars)
-        shape = (w.pixel_shape[1], w.pixel_shape[0])
-        allowed = exclusion_mask(region, shape, w) if region else None
-        if allowed is not None:
-            table = table[_on_allowed(table, allowed)]
+        if region:
+            table = table[_on_allowed(table, exclusion_mask(region, (w.pixel_shape[1], w.pixel_shape[0]), w))]
     else:
         chip = read_chip(path, extver)
         good = good_pixels(chip.dq, chip.finite, pars["dqbits"])

@@ -48,7 +48,7 @@ def _reference(first_exposure, first_catalogs, pars):
 def exposure_frame(path):
     """TweakReg's reference frame of an exposure: the undistorted frame over its chips."""
     with fits.open(path, memmap=True) as hdul:
-        extvers = [h.ver for h in hdul if h.name.upper() == "SCI"]
+        extvers = headerlet.sci_extvers(hdul)
     return reference_frame([chip_wcs(path, v) for v in extvers])
 
 
