@@ -18,7 +18,7 @@ include: "rules/align.smk"
 # A local run hands its jobs to a fork server that has imported the science stack once
 # (snakedrizzle/jobserver.py); cluster jobs run their stage in their own process.
 if workflow.is_main_process and workflow.local_exec and not os.environ.get("SNAKEDRIZZLE_NO_JOBSERVER"):
-    from snakedrizzle import jobserver
+    from snakedrizzle.workflow import jobserver
 
     _server = []
 

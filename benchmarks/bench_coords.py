@@ -32,7 +32,7 @@ def main():
     from drizzlepac import pixtosky as dp_p2s
     from drizzlepac import skytopix as dp_s2p
 
-    from snakedrizzle import pixtopix, pixtosky, skytopix
+    from snakedrizzle.coords import pixtopix, pixtosky, skytopix
 
     with tempfile.TemporaryDirectory() as tmp:
         image = str(Path(tmp) / "sample_flc_header.fits")

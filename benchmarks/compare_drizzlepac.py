@@ -125,8 +125,10 @@ def kernel_floor(work, output):
     from astropy.io import fits
     from drizzle.resample import Drizzle, blot_image
 
-    from snakedrizzle import params, stages, wcs as W
-    from snakedrizzle.exposure import read_chip, read_exposure
+    from snakedrizzle import wcs as W
+    from snakedrizzle.drizzle import files as stages
+    from snakedrizzle.workflow import params
+    from snakedrizzle.io.exposure import read_chip, read_exposure
 
     results = Path(work) / "results" / output
     pars = dict(params.DEFAULTS)

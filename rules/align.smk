@@ -1,6 +1,6 @@
 # TweakReg (SPEC §3) as rules: per-chip source catalogs, the reference catalog, a fit per
 # exposure (its aligned WCS as a headerlet, always written), and the gathered shifts table.
-# Every rule gets exactly its stage's parameters (snakedrizzle.params.ALIGN_STAGES), so only an
+# Every rule gets exactly its stage's parameters (snakedrizzle.workflow.params.ALIGN_STAGES), so only an
 # alignment parameter reruns alignment.
 #   snakemake --cores 2 results/NAME/align/NAME_shifts.ecsv --config input=... output=NAME
 

@@ -6,10 +6,10 @@ import os
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-from snakedrizzle import params as sdparams
-from snakedrizzle.exposure import read_exposure
-from snakedrizzle.inputs import resolve_inputs
-from snakedrizzle.sky import local_sky
+from snakedrizzle.workflow import params as sdparams
+from snakedrizzle.io.exposure import read_exposure
+from snakedrizzle.io.inputs import resolve_inputs
+from snakedrizzle.drizzle.sky import local_sky
 
 config.update(sdparams.normalise(config))
 validate(config, "../config.schema.json")

@@ -1,4 +1,4 @@
-from snakedrizzle.workflow import run_stage
+from snakedrizzle.workflow.jobs import run_stage
 
 out, par = snakemake.output, snakemake.params
 run_stage(snakemake, "snakedrizzle.align.jobs:catalog_job", snakemake.input.exposure, snakemake.wildcards.chip, out.ecsv,

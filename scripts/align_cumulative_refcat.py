@@ -1,3 +1,3 @@
-from snakedrizzle.workflow import run_stage
+from snakedrizzle.workflow.jobs import run_stage
 
 run_stage(snakemake, "snakedrizzle.align.jobs:write_sky_coo", snakemake.input[0], snakemake.output[0])

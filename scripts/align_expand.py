@@ -1,4 +1,4 @@
-from snakedrizzle.workflow import run_stage
+from snakedrizzle.workflow.jobs import run_stage
 
 i = snakemake.input
 run_stage(snakemake, "snakedrizzle.align.jobs:expand_job", i.previous, i.exposure, list(i.catalogs), i.hlet, i.refwcs,

@@ -1,4 +1,4 @@
-from snakedrizzle.workflow import run_stage
+from snakedrizzle.workflow.jobs import run_stage
 
 i, o = snakemake.input, snakemake.output
 run_stage(snakemake, "snakedrizzle.align.jobs:fit_job", i.exposure, snakemake.wildcards.root, list(i.catalogs), i.refcat, i.refwcs,

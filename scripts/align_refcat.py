@@ -1,4 +1,4 @@
-from snakedrizzle.workflow import run_stage
+from snakedrizzle.workflow.jobs import run_stage
 
 run_stage(snakemake, "snakedrizzle.align.jobs:refcat_job", snakemake.input.first, list(snakemake.params.first_catalogs),
           snakemake.output.ecsv, snakemake.output.wcs, snakemake.params.pars)

@@ -1,4 +1,4 @@
-from snakedrizzle.workflow import headerlets_by_root, run_stage
+from snakedrizzle.workflow.jobs import headerlets_by_root, run_stage
 
 i = snakemake.input
 run_stage(snakemake, "blot_stage", i.exposure, int(snakemake.wildcards.chip), i.median, i.sky,

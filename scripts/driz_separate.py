@@ -1,4 +1,4 @@
-from snakedrizzle.workflow import headerlets_by_root, run_stage
+from snakedrizzle.workflow.jobs import headerlets_by_root, run_stage
 
 i, o = snakemake.input, snakemake.output
 run_stage(snakemake, "single_drizzle_stage", i.exposure, i.static, i.sky, i.frame, o.sci, o.wht,

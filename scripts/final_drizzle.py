@@ -1,6 +1,6 @@
 import re
 
-from snakedrizzle.workflow import headerlets_by_root, run_stage
+from snakedrizzle.workflow.jobs import headerlets_by_root, run_stage
 
 i = snakemake.input
 # CR masks are named <root>_sci<chip>_crmask.fits

@@ -1,4 +1,4 @@
-from snakedrizzle.workflow import run_stage
+from snakedrizzle.workflow.jobs import run_stage
 
 i = snakemake.input
 run_stage(snakemake, "median_stage", list(i.exposures), list(i.sci), list(i.wht), list(i.sky),

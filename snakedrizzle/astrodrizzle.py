@@ -3,8 +3,8 @@ Snakemake API, so the Python entry point and the command line can never drift ap
 import os
 from pathlib import Path
 
-from . import params as sdparams
-from .errors import InputError
+from snakedrizzle.workflow import params as sdparams
+from snakedrizzle.errors import InputError
 
 SNAKEFILE = Path(__file__).resolve().parent.parent / "Snakefile"
 

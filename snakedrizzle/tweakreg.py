@@ -4,14 +4,14 @@ modified unless ``updatehdr=True`` is asked for explicitly (then each exposure g
 WCS in place, the old one archived as an alternate)."""
 import os
 
-from . import params as sdparams
-from .align import jobs
-from .align.chipfiles import chip_file
-from .align.order import overlap_order
-from .errors import InputError
-from .exposure import read_exposure
-from .inputs import resolve_inputs
-from .updatehdr import apply_headerlet
+from snakedrizzle.workflow import params as sdparams
+from snakedrizzle.align import jobs
+from snakedrizzle.align.chipfiles import chip_file
+from snakedrizzle.align.order import overlap_order
+from snakedrizzle.errors import InputError
+from snakedrizzle.io.exposure import read_exposure
+from snakedrizzle.io.inputs import resolve_inputs
+from snakedrizzle.align.updatehdr import apply_headerlet
 
 
 def _parameters(imagefindcfg, refimagefindcfg, params):

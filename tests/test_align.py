@@ -19,9 +19,9 @@ from snakedrizzle.align.headerlet import headerlet_status
 from snakedrizzle.align.jobs import read_frame
 from snakedrizzle.errors import InputError
 from snakedrizzle.simulate import make_dataset, true_pixels
-from snakedrizzle.tweakback import tweakback
+from snakedrizzle.align.tweakback import tweakback
 from snakedrizzle.tweakreg import TweakReg
-from snakedrizzle.updatehdr import apply_headerlet, update_from_shifts
+from snakedrizzle.align.updatehdr import apply_headerlet, update_from_shifts
 from snakedrizzle.wcs import chip_wcs
 
 # (dx_pix, dy_pix, rot_deg, scale) per exposure; the first is the reference.
@@ -215,7 +215,7 @@ def test_tweakback_carries_a_drz_fit_to_the_exposures(aligned_set, tmp_path):
 def test_schema_and_config_know_every_parameter():
     import yaml
 
-    from snakedrizzle.params import DEFAULTS
+    from snakedrizzle.workflow.params import DEFAULTS
     schema = json.loads((REPO / "config.schema.json").read_text())["properties"]
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     for key, default in DEFAULTS.items():

@@ -14,7 +14,7 @@ from conftest import snakemake
 from snakedrizzle.align.jobs import read_frame
 from snakedrizzle.align.order import overlap_order
 from snakedrizzle.errors import InputError
-from snakedrizzle.exposure import read_exposure
+from snakedrizzle.io.exposure import read_exposure
 from snakedrizzle.simulate import make_dataset
 from snakedrizzle.tweakreg import TweakReg
 from test_align import POINTING_ERRORS, _expected_fit, aligned_set  # noqa: F401  (module fixture)

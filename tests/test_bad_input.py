@@ -8,8 +8,8 @@ from astropy.io import fits
 
 from conftest import snakemake
 from snakedrizzle.errors import InputError
-from snakedrizzle.exposure import read_exposure
-from snakedrizzle.inputs import resolve_inputs
+from snakedrizzle.io.exposure import read_exposure
+from snakedrizzle.io.inputs import resolve_inputs
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from snakedrizzle import pixtopix, pixtosky, skytopix
+from snakedrizzle.coords import pixtopix, pixtosky, skytopix
 from snakedrizzle.errors import InputError
 from snakedrizzle.io.extspec import open_wcs, parse_extension
 

@@ -5,7 +5,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from snakedrizzle.errors import InputError
-from snakedrizzle.inputs import resolve_inputs
+from snakedrizzle.io.inputs import resolve_inputs
 
 
 @pytest.fixture

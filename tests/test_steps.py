@@ -3,9 +3,9 @@ and against known answers."""
 import numpy as np
 import pytest
 
-from snakedrizzle import drizcr, median, stats
+from snakedrizzle.drizzle import drizcr, median, stats
 from snakedrizzle import wcs as W
-from snakedrizzle.masks import good_pixels
+from snakedrizzle.drizzle.masks import good_pixels
 from conftest import SHARED
 
 rng = np.random.default_rng(3)

@@ -10,11 +10,11 @@ from astropy.stats import sigma_clipped_stats
 from astropy.table import Table
 from photutils.detection import DAOStarFinder
 
-from ..exposure import read_chip
-from ..io.fitsio import atomic_path
-from ..wcs import chip_wcs
-from .regions import exclusion_mask
-from .tables import column, flux_select, read_table
+from snakedrizzle.io.exposure import read_chip
+from snakedrizzle.io.fitsio import atomic_path
+from snakedrizzle.wcs import chip_wcs
+from snakedrizzle.align.regions import exclusion_mask
+from snakedrizzle.align.tables import column, flux_select, read_table
 
 log = logging.getLogger(__name__)
 COLUMNS = ("id", "x", "y", "flux", "peak", "sharpness", "roundness1", "roundness2")

@@ -4,7 +4,7 @@ SCI,<n> order; ``None``/``INDEF`` hold the place of a chip without one. File nam
 to the list file's folder, as in TweakReg."""
 import os
 
-from ..errors import InputError
+from snakedrizzle.errors import InputError
 
 _NONE = {"none", "indef", ""}
 

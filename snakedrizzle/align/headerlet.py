@@ -14,8 +14,8 @@ from astropy.io import fits
 from astropy.table import Table
 from stwcs.wcsutil import HSTWCS, altwcs, headerlet
 
-from ..errors import InputError
-from ..io.fitsio import write_hdulist
+from snakedrizzle.errors import InputError
+from snakedrizzle.io.fitsio import write_hdulist
 
 # Extensions a headerlet needs from the exposure: headers, distortion lookup tables, WCS history.
 _KEPT = ("PRIMARY", "SCI", "WCSDVARR", "D2IMARR")

@@ -11,12 +11,12 @@ from astropy import wcs as pywcs
 from astropy.io import fits
 from astropy.table import Table, vstack
 
-from ..errors import InputError
-from ..io.fitsio import atomic_path, read_json, write_hdulist, write_json
-from ..params import REF_PREFIX, findpars
-from ..wcs import chip_wcs, frame_to_header
-from . import catalogs, headerlet, plots, refcat, shifts
-from .match import fit_exposure, reference_frame
+from snakedrizzle.errors import InputError
+from snakedrizzle.io.fitsio import atomic_path, read_json, write_hdulist, write_json
+from snakedrizzle.workflow.params import REF_PREFIX, findpars
+from snakedrizzle.wcs import chip_wcs, frame_to_header
+from snakedrizzle.align import catalogs, headerlet, plots, refcat, shifts
+from snakedrizzle.align.match import fit_exposure, reference_frame
 
 log = logging.getLogger(__name__)
 

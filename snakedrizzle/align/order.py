@@ -5,8 +5,8 @@ measured on the footprints (chip outlines through the full WCS) drawn on a commo
 import numpy as np
 from matplotlib.path import Path
 
-from ..wcs import chip_wcs
-from .match import reference_frame
+from snakedrizzle.wcs import chip_wcs
+from snakedrizzle.align.match import reference_frame
 
 GRID = 256  # cells across the union of footprints: ample to rank overlaps
 

@@ -5,7 +5,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ..io.fitsio import atomic_path  # noqa: E402
+from snakedrizzle.io.fitsio import atomic_path  # noqa: E402
 
 
 def _grid(n):

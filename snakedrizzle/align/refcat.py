@@ -10,11 +10,11 @@ from scipy.spatial import cKDTree
 from astropy.table import Table, vstack
 from stwcs.wcsutil import HSTWCS
 
-from ..errors import InputError
-from ..io.extspec import parse_extension
-from .catalogs import find_sources
-from .match import reference_frame
-from .tables import column, flux_select, read_table
+from snakedrizzle.errors import InputError
+from snakedrizzle.io.extspec import parse_extension
+from snakedrizzle.align.catalogs import find_sources
+from snakedrizzle.align.match import reference_frame
+from snakedrizzle.align.tables import column, flux_select, read_table
 
 log = logging.getLogger(__name__)
 RA_NAMES = ("ra", "ra_icrs", "raj2000", "ra_deg", "alpha_j2000", "radeg")

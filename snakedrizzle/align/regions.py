@@ -20,8 +20,8 @@ import os
 import numpy as np
 from astropy.io import fits
 
-from ..errors import InputError
-from ..io.ds9 import RegionError, read_regions, sky_to_image
+from snakedrizzle.errors import InputError
+from snakedrizzle.io.ds9 import RegionError, read_regions, sky_to_image
 
 __all__ = ["exclusion_mask"]
 

@@ -1,7 +1,7 @@
 """The shifts table (one row per exposure) as ECSV and as TweakReg's plain-text shiftfile."""
 from astropy.table import Table
 
-from ..io.fitsio import atomic_path
+from snakedrizzle.io.fitsio import atomic_path
 
 COLUMNS = ("image", "xsh", "ysh", "rot", "scale", "xrms", "yrms", "nmatch", "status",
            "skew", "rmse", "mae", "rms_ra", "rms_dec", "nsources")

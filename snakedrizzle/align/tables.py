@@ -6,7 +6,7 @@ import os
 import numpy as np
 from astropy.table import Table
 
-from ..errors import InputError
+from snakedrizzle.errors import InputError
 
 _SELF_DESCRIBING = (".fits", ".fit", ".fts", ".ecsv", ".csv", ".vot", ".xml")
 

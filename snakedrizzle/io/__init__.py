@@ -1,4 +1,4 @@
 """Reading and writing FITS: the only place that knows about files, extensions and atomic writes."""
-from .fitsio import atomic_path, write_hdulist, write_image, read_json, write_json
+from snakedrizzle.io.fitsio import atomic_path, write_hdulist, write_image, read_json, write_json
 
 __all__ = ["atomic_path", "write_hdulist", "write_image", "read_json", "write_json"]

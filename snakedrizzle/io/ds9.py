@@ -16,8 +16,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..errors import InputError
-from ..skytopix import world_to_pixel
+from snakedrizzle.errors import InputError
+from snakedrizzle.coords.skytopix import world_to_pixel
 
 __all__ = ["Shape", "RegionFile", "RegionError", "read_regions", "sky_to_image", "image_to_sky"]
 

@@ -15,8 +15,8 @@ import warnings
 from astropy.io import fits
 from astropy.wcs import FITSFixedWarning
 
-from ..errors import InputError
-from .fitsio import atomic_path
+from snakedrizzle.errors import InputError
+from snakedrizzle.io.fitsio import atomic_path
 
 __all__ = ["parse_extension", "format_extension", "open_wcs", "expand_files",
            "output_path_for", "output_paths_for", "add_output_options", "staged_copy", "set_default_mode",

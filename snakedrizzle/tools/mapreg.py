@@ -19,10 +19,10 @@ import sys
 import numpy as np
 from astropy.io import fits
 
-from ..errors import InputError
-from ..io.ds9 import image_to_sky, read_regions, sky_to_image
-from ..io.extspec import open_wcs, parse_extension, set_default_mode
-from ..io.fitsio import atomic_path
+from snakedrizzle.errors import InputError
+from snakedrizzle.io.ds9 import image_to_sky, read_regions, sky_to_image
+from snakedrizzle.io.extspec import open_wcs, parse_extension, set_default_mode
+from snakedrizzle.io.fitsio import atomic_path
 
 __all__ = ["MapReg", "map_region_files", "read_regions", "main"]
 
@@ -162,7 +162,7 @@ def _reference_wcs(regfile, refimg, ref_wcs_ext, number, count):
 
 
 def _image_list(images):
-    from ..io.extspec import expand_files
+    from snakedrizzle.io.extspec import expand_files
 
     items = images.split(",") if isinstance(images, str) else list(images or [])
     names = [parse_extension(str(i).strip())[0] for i in items if str(i).strip()]

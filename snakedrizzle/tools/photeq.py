@@ -17,8 +17,8 @@ import warnings
 import numpy as np
 from astropy.io import fits
 
-from ..errors import InputError
-from ..io.extspec import (add_output_options, expand_files, format_extension, output_paths_for,
+from snakedrizzle.errors import InputError
+from snakedrizzle.io.extspec import (add_output_options, expand_files, format_extension, output_paths_for,
                           parse_extension, staged_copy)
 
 __all__ = ["photeq", "main"]

@@ -9,8 +9,8 @@ import sys
 
 import numpy as np
 
-from ..errors import InputError
-from ..io.extspec import add_output_options, edit_files, format_extension, parse_extension
+from snakedrizzle.errors import InputError
+from snakedrizzle.io.extspec import add_output_options, edit_files, format_extension, parse_extension
 
 __all__ = ["replace", "main"]
 

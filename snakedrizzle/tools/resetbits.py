@@ -9,8 +9,8 @@ import sys
 import numpy as np
 from astropy.nddata.bitmask import interpret_bit_flags
 
-from ..errors import InputError
-from ..io.extspec import add_output_options, edit_files
+from snakedrizzle.errors import InputError
+from snakedrizzle.io.extspec import add_output_options, edit_files
 
 __all__ = ["reset_dq_bits", "main"]
 

@@ -26,8 +26,8 @@ import sys
 
 from astropy.io import fits
 
-from ..errors import InputError
-from ..io.extspec import add_output_options, expand_files, output_paths_for, staged_copy
+from snakedrizzle.errors import InputError
+from snakedrizzle.io.extspec import add_output_options, expand_files, output_paths_for, staged_copy
 
 __all__ = ["update", "resolve_refdir", "find_npolfile", "find_d2ifile", "main"]
 

@@ -78,7 +78,7 @@ def drizzle_strips(shape, add_chips, workers=1, margin=12, kernel="square", fill
     each process drizzles a horizontal strip grown by ``margin`` rows (so input pixels that
     straddle the strip edge are drizzled in full) and keeps the strip's own rows: bit-identical
     to one process up to float rounding (coordinates are relative to the strip)."""
-    from .parallel import row_strips, run_strips, shared_array
+    from snakedrizzle.drizzle.parallel import row_strips, run_strips, shared_array
 
     ny, nx = shape
     strips = row_strips(ny, workers, min_rows=4 * margin)

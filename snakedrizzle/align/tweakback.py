@@ -13,11 +13,11 @@ from astropy import wcs as pywcs
 from astropy.io import fits
 from tweakwcs.correctors import FITSWCSCorrector
 
-from .align.headerlet import sci_extvers, write_headerlet
-from .align.match import tangent_plane
-from .errors import InputError
-from .exposure import rootname_of
-from .wcs import chip_wcs
+from snakedrizzle.align.headerlet import sci_extvers, write_headerlet
+from snakedrizzle.align.match import tangent_plane
+from snakedrizzle.errors import InputError
+from snakedrizzle.io.exposure import rootname_of
+from snakedrizzle.wcs import chip_wcs
 
 
 def drz_wcs_pair(drzfile, extname="SCI", origwcs=None):

@@ -13,12 +13,12 @@ import sys
 
 import numpy as np
 
-from .errors import InputError
-from .io.extspec import format_extension, open_wcs, parse_extension
-from .pixtosky import (_BLANK, add_coordinate_file_options, check_precision, fixed,
+from snakedrizzle.errors import InputError
+from snakedrizzle.io.extspec import format_extension, open_wcs, parse_extension
+from snakedrizzle.coords.pixtosky import (_BLANK, add_coordinate_file_options, check_precision, fixed,
                        pixel_positions, print_table, protect_negative_values, run_cli,
                        split_values, write_table)
-from .skytopix import world_to_pixel
+from snakedrizzle.coords.skytopix import world_to_pixel
 
 __all__ = ["tran", "default_output_wcs", "main"]
 

@@ -12,9 +12,9 @@ import warnings
 
 import numpy as np
 
-from .errors import InputError
-from .io.extspec import open_wcs, set_default_mode
-from .io.fitsio import atomic_path
+from snakedrizzle.errors import InputError
+from snakedrizzle.io.extspec import open_wcs, set_default_mode
+from snakedrizzle.io.fitsio import atomic_path
 
 __all__ = ["xy2rd", "main"]
 

@@ -2,7 +2,7 @@
 pixels). Per exposure we keep each chip's own mask; the product mask is their AND."""
 import numpy as np
 
-from .stats import clipped_stats, histogram_mode
+from snakedrizzle.drizzle.stats import clipped_stats, histogram_mode
 
 
 def static_mask(sci, static_sig=4.0):

@@ -3,7 +3,7 @@ chip statistics into the MDRIZSKY value each chip subtracts. Inputs are never ch
 values travel in small JSON files."""
 import numpy as np
 
-from .stats import clipped_stats, histogram_mode
+from snakedrizzle.drizzle.stats import clipped_stats, histogram_mode
 
 METHODS = ("localmin", "globalmin", "match", "globalmin+match")
 

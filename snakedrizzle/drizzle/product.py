@@ -6,8 +6,8 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
-from . import __version__
-from . import wcs as W
+from snakedrizzle import __version__
+from snakedrizzle import wcs as W
 
 # Keywords that describe one file's structure or one chip's geometry: never merged.
 _STRUCTURAL = {"SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND", "NEXTEND", "GROUPS",

@@ -26,7 +26,7 @@ import tempfile
 import traceback
 
 ENV = "SNAKEDRIZZLE_JOBSERVER"
-PRELOAD = ("snakedrizzle.stages", "snakedrizzle.product", "stwcs.distortion.utils")
+PRELOAD = ("snakedrizzle.drizzle.files", "snakedrizzle.drizzle.product", "stwcs.distortion.utils")
 
 
 # ---- framing: a 4-byte length, then a pickle ---------------------------------------------------
@@ -61,7 +61,7 @@ def start():
     """Start a server for this process's jobs; returns (process, socket path). Jobs find it
     through the environment variable ``SNAKEDRIZZLE_JOBSERVER``, which this sets."""
     path = os.path.join(tempfile.mkdtemp(prefix="snakedrizzle-"), "jobs.sock")  # mode 0700
-    proc = subprocess.Popen([sys.executable, "-m", "snakedrizzle.jobserver", path, str(os.getpid())])
+    proc = subprocess.Popen([sys.executable, "-m", "snakedrizzle.workflow.jobserver", path, str(os.getpid())])
     os.environ[ENV] = path
     return proc, path
 
@@ -113,7 +113,7 @@ def _child(conn):
         request = _recv(conn)
         _send(conn, os.getpid())
         os.chdir(request["cwd"])
-        from .workflow import call_stage
+        from snakedrizzle.workflow.jobs import call_stage
 
         try:
             call_stage(request["stage"], request["args"], request["kwargs"], request["log"], echo=False)
@@ -126,7 +126,7 @@ def _child(conn):
 
 
 def _describe(exc):
-    from .errors import InputError
+    from snakedrizzle.errors import InputError
 
     if isinstance(exc, InputError):
         return f"snakedrizzle: bad input: {exc}"

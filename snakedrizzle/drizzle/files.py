@@ -11,13 +11,13 @@ import os
 import numpy as np
 from astropy.io import fits
 
-from . import ablot, adrizzle, drizcr, median as med, sky as skymod, static as staticmod
-from . import wcs as W
-from .errors import InputError
-from .exposure import read_chip, read_exposure
-from .io import read_json, write_hdulist, write_image, write_json
-from .masks import good_pixels, reset_bits
-from .parallel import row_strips, run_strips, shared_array
+from snakedrizzle.drizzle import ablot, adrizzle, drizcr, median as med, sky as skymod, static as staticmod
+from snakedrizzle import wcs as W
+from snakedrizzle.errors import InputError
+from snakedrizzle.io.exposure import read_chip, read_exposure
+from snakedrizzle.io import read_json, write_hdulist, write_image, write_json
+from snakedrizzle.drizzle.masks import good_pixels, reset_bits
+from snakedrizzle.drizzle.parallel import row_strips, run_strips, shared_array
 
 log = logging.getLogger("snakedrizzle")
 
@@ -35,7 +35,7 @@ def _cached_wcs(path, ver, coeffs, headerlet, mtimes):
 def _chip_wcs(path, ver, pars, headerlets=None):
     """A chip's full-distortion WCS (read once per process): the aligned one from the exposure's
     headerlet when ``headerlets`` ({rootname: headerlet file}, from the align stages) has one."""
-    from .exposure import rootname_of
+    from snakedrizzle.io.exposure import rootname_of
 
     hlet = (headerlets or {}).get(rootname_of(path)[0])
     mtimes = tuple(os.path.getmtime(f) for f in (path, hlet) if f)
@@ -391,7 +391,7 @@ def final_drizzle_stage(exposure_paths, static_file, sky_files, crmask_files, ou
                         headerlets=None):
     """The product. ``crmask_files`` maps (rootname, extver) to a CR mask file (or is empty).
     ``workers`` > 1 drizzles horizontal strips of the output in that many processes (same result)."""
-    from . import product
+    from snakedrizzle.drizzle import product
 
     if pars["final_wht_type"] == "IVM":
         raise InputError("final_wht_type", "IVM weighting is not supported yet (no IVM files or "

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy.io import fits
 
-from .errors import InputError
+from snakedrizzle.errors import InputError
 
 # INSTRUME -> DETECTOR values this release drizzles.
 KNOWN_DETECTORS = {"ACS": {"WFC", "HRC", "SBC"}, "WFC3": {"UVIS", "IR"}}

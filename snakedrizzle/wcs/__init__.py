@@ -9,7 +9,7 @@ from astropy.io import fits
 from stwcs.distortion import utils as stwcs_utils
 from stwcs.wcsutil import HSTWCS
 
-from .errors import InputError
+from snakedrizzle.errors import InputError
 
 
 def chip_wcs(path, extver, coeffs=True, headerlet=None):
@@ -18,7 +18,7 @@ def chip_wcs(path, extver, coeffs=True, headerlet=None):
     exposure's (the aligned WCS); the distortion lookup tables still come from the exposure."""
     try:
         if headerlet:
-            from .align.headerlet import aligned_chip_wcs
+            from snakedrizzle.align.headerlet import aligned_chip_wcs
             w = aligned_chip_wcs(path, extver, headerlet)
         else:
             with fits.open(path, memmap=True) as hdul:
@@ -126,7 +126,7 @@ def custom_frame(base, ra=None, dec=None, scale=None, rot=None, outnx=None, outn
 
 def frame_from_image(spec):
     """A frame from a reference image ``file.fits`` or ``file.fits[ext]`` (first extension with a CD)."""
-    from .io.extspec import parse_extension
+    from snakedrizzle.io.extspec import parse_extension
 
     path, ext = parse_extension(spec)
     try:

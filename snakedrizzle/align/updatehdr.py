@@ -11,10 +11,10 @@ import numpy as np
 from astropy.io import fits
 from tweakwcs.correctors import FITSWCSCorrector
 
-from .align.headerlet import headerlet_wcs_cards, sci_extvers, set_primary_wcs
-from .align.match import tangent_plane
-from .errors import InputError
-from .wcs import chip_wcs
+from snakedrizzle.align.headerlet import headerlet_wcs_cards, sci_extvers, set_primary_wcs
+from snakedrizzle.align.match import tangent_plane
+from snakedrizzle.errors import InputError
+from snakedrizzle.wcs import chip_wcs
 
 
 def _target(image, output, inplace):

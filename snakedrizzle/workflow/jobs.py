@@ -1,7 +1,7 @@
 """What the rule scripts share: running a stage, in the job server when there is one, with the
 library's log going to the rule's log file and bad input ending the job with one clear line.
 
-Stages are named, not imported, by the scripts ("blot_stage" for ``snakedrizzle.stages.blot_stage``,
+Stages are named, not imported, by the scripts ("blot_stage" for ``snakedrizzle.drizzle.files.blot_stage``,
 or "module:function"), so that a job handed to the server never imports the science stack itself.
 """
 import importlib
@@ -12,15 +12,15 @@ import sys
 import time
 import warnings
 
-from . import jobserver
-from .errors import InputError
+from snakedrizzle.workflow import jobserver
+from snakedrizzle.errors import InputError
 
 
 def stage_name(stage):
     """'module:function' of a stage given by name or as a function."""
     if callable(stage):
         return f"{stage.__module__}:{stage.__qualname__}"
-    return stage if ":" in stage else f"snakedrizzle.stages:{stage}"
+    return stage if ":" in stage else f"snakedrizzle.drizzle.files:{stage}"
 
 
 def resolve(stage):

@@ -5,8 +5,8 @@ import os
 
 from astropy.io import fits
 
-from .errors import InputError
-from .exposure import rootname_of
+from snakedrizzle.errors import InputError
+from snakedrizzle.io.exposure import rootname_of
 
 
 def resolve_inputs(spec, base="."):

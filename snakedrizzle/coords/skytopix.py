@@ -13,9 +13,9 @@ import warnings
 
 import numpy as np
 
-from .errors import InputError
-from .io.extspec import open_wcs
-from .pixtosky import (_BLANK, add_coordinate_file_options, check_precision, fixed, print_table,
+from snakedrizzle.errors import InputError
+from snakedrizzle.io.extspec import open_wcs
+from snakedrizzle.coords.pixtosky import (_BLANK, add_coordinate_file_options, check_precision, fixed, print_table,
                        protect_negative_values, read_columns, run_cli, split_values, write_table)
 
 __all__ = ["rd2xy", "world_to_pixel", "parse_angles", "main"]
