@@ -14,6 +14,12 @@ from snakedrizzle.errors import InputError
 
 # INSTRUME -> DETECTOR values this release drizzles.
 KNOWN_DETECTORS = {"ACS": {"WFC", "HRC", "SBC"}, "WFC3": {"UVIS", "IR"}}
+# Nominal pixel scales (arcsec) of the detectors: a chip WCS whose scale is far from its
+# detector's is a broken header (a CD matrix of zeros, degrees written as arcsec, ...), and
+# drizzling it would make an absurd output frame instead of an error.
+NOMINAL_PSCALE = {("ACS", "WFC"): 0.05, ("ACS", "HRC"): 0.025, ("ACS", "SBC"): 0.032,
+                  ("WFC3", "UVIS"): 0.04, ("WFC3", "IR"): 0.13}
+PSCALE_TOLERANCE = 3.0  # accepted factor either way (binned or resampled data stay inside)
 SUFFIX_RE = re.compile(r"^(?P<root>.+?)_(?P<suffix>[a-z0-9]+)\.fits(\.gz)?$", re.IGNORECASE)
 
 
@@ -122,6 +128,8 @@ def _exposure_from_hdul(path, rootname, suffix, hdul, exptime, gain, rdnoise):
         if len(shape) != 2:
             raise InputError(path, f"SCI,{ver} is not a 2-D image (shape {shape})")
         shapes.append(tuple(shape))
+    for ver in chips:
+        _check_chip_wcs(path, ver, hdul["SCI", ver].header, NOMINAL_PSCALE[instrument, detector])
     sci1 = hdul["SCI", chips[0]].header
     bunit = str(sci1.get("BUNIT", phdr.get("BUNIT", "ELECTRONS")))
 
@@ -137,6 +145,38 @@ def _exposure_from_hdul(path, rootname, suffix, hdul, exptime, gain, rdnoise):
         rdnoise=float(rdnoise if rdnoise is not None else rn_v),
         ccdamp=str(phdr.get("CCDAMP", "")).strip().upper(),
     )
+
+
+def _linear_matrix(header):
+    """The chip's 2x2 linear WCS matrix in degrees/pixel (CD, else PC x CDELT), as written."""
+    if any(f"CD{i}_{j}" in header for i in (1, 2) for j in (1, 2)):
+        return np.array([[float(header.get(f"CD{i}_{j}", 0.0)) for j in (1, 2)] for i in (1, 2)])
+    pc = np.array([[float(header.get(f"PC{i}_{j}", float(i == j))) for j in (1, 2)] for i in (1, 2)])
+    return pc * np.array([float(header.get("CDELT1", 1.0)), float(header.get("CDELT2", 1.0))])[:, None]
+
+
+def _check_chip_wcs(path, ver, header, nominal_pscale):
+    """Reject WCSs that would make a meaningless frame: missing, non-finite or singular linear
+    part, or a pixel scale far from the detector's (astropy would silently turn a zero CD
+    matrix into a unit matrix of 1 degree pixels)."""
+    where = f"SCI,{ver}"
+    missing = [k for k in ("CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2") if k not in header]
+    if missing:
+        raise InputError(path, f"{where}: WCS keyword(s) {', '.join(missing)} missing")
+    try:
+        matrix = _linear_matrix(header)
+        reference = [float(header[k]) for k in ("CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2")]
+    except (TypeError, ValueError) as exc:
+        raise InputError(path, f"{where}: unreadable WCS keyword ({exc})") from None
+    if not (np.isfinite(matrix).all() and np.isfinite(reference).all()):
+        raise InputError(path, f"{where}: WCS has non-finite values (CD/CRVAL/CRPIX)")
+    det = abs(np.linalg.det(matrix))
+    if det <= 1e-9 * np.prod(np.linalg.norm(matrix, axis=0)):  # zero or rank 1 up to rounding
+        raise InputError(path, f"{where}: WCS CD matrix is singular ({matrix.ravel().tolist()})")
+    pscale = 3600.0 * np.sqrt(det)
+    if not nominal_pscale / PSCALE_TOLERANCE <= pscale <= nominal_pscale * PSCALE_TOLERANCE:
+        raise InputError(path, f"{where}: WCS pixel scale {pscale:.4g} arcsec is implausible for this "
+                         f"detector (nominal {nominal_pscale} arcsec)")
 
 
 class ChipData:

@@ -1,5 +1,6 @@
 """Atomic product writing: every product appears whole or not at all."""
 import contextlib
+import glob
 import json
 import os
 import tempfile
@@ -18,14 +19,34 @@ def atomic_path(path):
     path = os.fspath(path)
     directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
+    _remove_stale_temporaries(directory, os.path.basename(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix="-" + os.path.basename(path), dir=directory)
     os.close(fd)
     try:
         yield tmp
+        # mkstemp makes 0600 files; a product gets the mode any new file would get (umask), so
+        # collaborators in a shared group can read it.
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def current_umask():
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _remove_stale_temporaries(directory, name):
+    """Temporaries of ``name`` left by a writer that was killed (kill -9 skips the cleanup
+    below). Only one job ever writes a given product, so any such file is stale."""
+    for stale in glob.glob(os.path.join(glob.escape(directory), f".tmp-*-{glob.escape(name)}")):
+        try:
+            os.remove(stale)
+        except OSError:
+            pass
 
 
 def write_hdulist(hdul, path):
