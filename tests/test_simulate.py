@@ -13,7 +13,9 @@ from astropy.wcs import WCS
 from scipy.optimize import least_squares
 from scipy.special import erf
 
-from snakedrizzle.simulate import _frame_wcs, load_dataset, make_dataset, true_pixels
+from snakedrizzle.errors import InputError
+from snakedrizzle.simulate import INSTRUMENTS, Dataset, load_dataset, make_dataset, true_pixels
+from snakedrizzle.simulate.geometry import frame_wcs
 
 SMALL = dict(chip_shape=(128, 256), n_stars=40, n_galaxies=4, seed=3)
 
@@ -91,7 +93,35 @@ def test_files_and_extensions(acs, ir):
                     assert h["ERR", v].data.dtype == np.dtype(">f4")
                     assert h["DQ", v].data.dtype == np.dtype(">i2")
                     assert np.all(h["ERR", v].data > 0)
-    assert not glob.glob(os.path.join(os.path.dirname(acs.paths[0]), "*.tmp"))
+    # Exactly the exposures and their truth: no temporary left behind by the atomic writes.
+    folder = os.path.dirname(acs.paths[0])
+    truth = [acs.truth_stars, acs.meta["truth_galaxies"], acs.meta["truth_meta"]]
+    assert isinstance(acs, Dataset)
+    assert sorted(os.listdir(folder)) == sorted(os.path.basename(p) for p in acs.paths + acs.truth_cr + truth)
+
+
+def test_instrument_names(tmp_path):
+    """Any spelling of a known detector is accepted and recorded under its canonical name."""
+    assert sorted(INSTRUMENTS) == ["ACS/HRC", "ACS/WFC", "WFC3/IR"]
+    ds = make_dataset(tmp_path, "acs_hrc", 1, chip_shape=(32, 32), n_stars=1, n_galaxies=0)
+    assert ds.meta["instrument"] == "ACS/HRC"
+    assert fits.getval(ds.paths[0], "DETECTOR") == "HRC"
+
+
+@pytest.mark.parametrize("bad, parameter", [
+    ({"instrument": "ACS/SBC"}, "instrument"),
+    ({"n_exposures": 0}, "n_exposures"),
+    ({"rootname_prefix": "toolong"}, "rootname_prefix"),
+    ({"dithers": [(0.0, 0.0)]}, "dithers"),
+    ({"pointing_errors": [None]}, "pointing_errors"),
+    ({"sky": [10.0]}, "sky"),
+])
+def test_bad_parameters_name_the_parameter_and_write_nothing(tmp_path, bad, parameter):
+    args = {"instrument": "ACS/HRC", "n_exposures": 2, **bad}
+    with pytest.raises(InputError) as err:
+        make_dataset(tmp_path / "out", chip_shape=(32, 32), n_stars=1, n_galaxies=0, **args)
+    assert err.value.path == parameter and str(err.value).startswith(parameter + ": ")
+    assert not (tmp_path / "out").exists()
 
 
 PRIMARY_KEYS = ["TELESCOP", "INSTRUME", "DETECTOR", "EXPTIME", "EXPSTART", "EXPEND", "ROOTNAME",
@@ -253,7 +283,7 @@ def test_pointing_errors_move_sources_not_headers(tmp_path):
     assert abs(np.median(tx - hx) - 3.0) < 0.3 and abs(np.median(ty - hy) + 2.0) < 0.3
     # exact statement, in the aperture frame
     fr = off.meta["frames"][1]
-    frame = _frame_wcs(fr["crval"], fr["scale"], fr["orientat"])
+    frame = frame_wcs(fr["crval"], fr["scale"], fr["orientat"])
     u = frame.wcs_world2pix(radec, 1)
     c, s = np.cos(np.radians(perr[2])), np.sin(np.radians(perr[2]))
     want = perr[3] * (u @ np.array([[c, s], [-s, c]])) + perr[:2]
