@@ -60,3 +60,13 @@ def cr_mask(image, blotted, sky, readnoise, gain=1.0, snr=(3.5, 3.0), scale=(1.2
     if ctegrow > 0 and cte_dir != 0:  # a CTE tail of ctegrow pixels on the readout side
         good = good & (_tail_sum(base, ctegrow, cte_dir) >= ctegrow)
     return good
+
+
+def clean_cosmic_rays(sci, blotted, good, dq=None, crbit=0):
+    """(SCI, DQ) of a cleaned chip: pixels not ``good`` (cosmic rays, and pixels already flagged
+    ``crbit``) replaced by the blotted median, their DQ or-ed with ``crbit``. ``dq`` None (or of
+    another shape) is returned as is."""
+    sci = np.where(good, sci, blotted).astype(np.float32)
+    if dq is not None and dq.shape == good.shape:
+        dq = np.where(good, dq, dq | crbit).astype(dq.dtype)
+    return sci, dq

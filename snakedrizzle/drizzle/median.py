@@ -1,11 +1,18 @@
 """Median (SPEC §1.8): combine the separately drizzled images pixel by pixel.
 
-``combine_stack`` is the pure algorithm on a stack (n, rows, cols); ``median_image`` streams row
-blocks out of memory-mapped single images so memory stays bounded whatever the number of
-exposures.
+``combine_stack`` is the pure algorithm on a stack (n, rows, cols); ``median_combine`` is the
+stage: it places images at offsets in the median frame and streams blocks of rows out of them
+(arrays, or readers that load rows on demand), so memory stays bounded whatever the number of
+exposures, optionally split between processes with the same result.
 """
+import logging
+
 import numpy as np
 from scipy import ndimage
+
+from snakedrizzle.drizzle.parallel import row_strips, run_strips, shared_array
+
+log = logging.getLogger("snakedrizzle")
 
 COMBINE_TYPES = ("median", "mean", "minmed", "imedian", "imean", "iminmed", "sum")
 
@@ -85,8 +92,10 @@ def minmed(stack, weights, masked, readnoise, exptime, background, nsigma=(4.0, 
 
 
 def weight_masks(weights, maskpt, wht_means):
-    """Median's bad-pixel masks: weight below ``maskpt`` × the image's mean positive weight."""
-    return weights < (maskpt * np.asarray(wht_means, dtype=np.float32))[:, None, None]
+    """Median's bad-pixel masks: weight below ``maskpt`` × the image's mean positive weight, and
+    every pixel of an image with no positive weight at all (whose threshold would be 0)."""
+    means = np.asarray(wht_means, dtype=np.float32)
+    return (weights < (maskpt * means)[:, None, None]) | (means <= 0)[:, None, None]
 
 
 def mean_positive(wht):
@@ -102,7 +111,8 @@ def combine_stack(stack, weights, params, readnoise, exptime, background):
         masked |= weight_masks(weights, params["combine_maskpt"], params["wht_means"])
     masked |= params["outside"]
     if "minmed" in ctype:
-        nsig = [float(s) for s in str(params["combine_nsigma"]).replace(",", " ").split()]
+        nsig = params["combine_nsigma"]  # a list of floats, or (until the config gives lists) "4 3"
+        nsig = [float(v) for v in (nsig if isinstance(nsig, (list, tuple)) else str(nsig).replace(",", " ").split())]
         return minmed(stack, weights, masked, readnoise, exptime, background, nsig, params["grow"])
     good = ~masked
     lo, hi = params.get("lthresh"), params.get("hthresh")
@@ -112,3 +122,75 @@ def combine_stack(stack, weights, params, readnoise, exptime, background):
         good &= stack < np.asarray(hi, dtype=np.float32)[:, None, None]
     how = {"imedian": "median", "imean": "mean"}.get(ctype, ctype)
     return masked_combine(stack, good, how, params["combine_nlow"], params["combine_nhigh"])
+
+
+def median_combine(images, weights, offsets, shape, pars, *, readnoise, exptime, background,
+                   names=None, workers=1):
+    """The combination (``pars['combine_type']`` and the other ``combine_*``/``median_newmasks``
+    parameters) of ``images`` with their ``weights``, image k placed at 0-based ``offsets[k]``
+    = (x0, y0) in an output of ``shape`` (ny, nx). Images and weights are 2-D arrays or objects
+    with ``shape`` and row slicing (``[a0:a1]``) that read on demand. ``readnoise``, ``exptime``
+    and ``background`` (electrons) are per image.
+
+    An image with no positive weight (an exposure with no usable pixel: all NaN, all flagged)
+    would enter the median as zeros: it is left out, with a warning naming it (``names``). Rows
+    are combined in blocks, split between ``workers`` processes; every output pixel depends only
+    on its own column and ``combine_grow`` neighbouring rows, which each block reads, so the
+    result does not depend on the split."""
+    names = list(names or [f"image {k}" for k in range(len(images))])
+    means = [mean_positive(np.asarray(w[0:w.shape[0]])) for w in weights]
+    keep = [k for k, m in enumerate(means) if m > 0]
+    for k in sorted(set(range(len(images))) - set(keep)):
+        log.warning("%s has no usable pixels (zero weight everywhere): left out of the median", names[k])
+    ny, nx = shape
+    result = shared_array((ny, nx), np.float32) if workers > 1 else np.zeros((ny, nx), np.float32)
+    if not keep:
+        return result
+    sub = dict(images=[images[k] for k in keep], weights=[weights[k] for k in keep],
+               offsets=[offsets[k] for k in keep], wht_means=[means[k] for k in keep],
+               readnoise=[readnoise[k] for k in keep], exptime=[exptime[k] for k in keep],
+               background=[background[k] for k in keep])
+    run_strips(row_strips(ny, workers), lambda r0, r1: _combine_rows(sub, shape, pars, result, r0, r1))
+    return result
+
+
+def _rows_per_block(n_images, ncols, bufsize_mb, grow):
+    budget = (bufsize_mb or 64) * 2 ** 20
+    per_row = max(n_images, 1) * ncols * 4 * 8  # stack, weights, masks and sort buffers
+    return max(int(budget // per_row), 2 * grow + 1, 1)
+
+
+def _combine_rows(sub, shape, pars, result, first_row, end_row):
+    """Combine output rows [first_row, end_row) into ``result``, one block of rows at a time."""
+    ny, nx = shape
+    n = len(sub["images"])
+    grow = int(pars["combine_grow"]) if "minmed" in pars["combine_type"] else 0
+    rows = _rows_per_block(n, nx, pars["combine_bufsize"], grow)
+    lt, ht = pars.get("combine_lthresh"), pars.get("combine_hthresh")
+    block_pars = dict(pars, wht_means=sub["wht_means"], grow=grow, lthresh=None if lt is None else [lt] * n,
+                      hthresh=None if ht is None else [ht] * n)
+    for r0 in range(first_row, end_row, rows):
+        r1 = min(r0 + rows, end_row)
+        e0, e1 = max(r0 - grow, 0), min(r1 + grow, ny)  # overlap rows so 'grow' sees neighbours
+        stack, wstack, outside = _stack_block(sub, nx, e0, e1)
+        combined = combine_stack(stack, wstack, dict(block_pars, outside=outside), sub["readnoise"],
+                                 sub["exptime"], sub["background"])
+        result[r0:r1] = combined[r0 - e0:r1 - e0]
+
+
+def _stack_block(sub, nx, e0, e1):
+    """(images, weights, outside-mask) stacks of output rows [e0, e1)."""
+    n = len(sub["images"])
+    stack = np.zeros((n, e1 - e0, nx), dtype=np.float32)
+    wstack = np.zeros_like(stack)
+    outside = np.ones(stack.shape, dtype=bool)
+    for k, (img, wht, (x0, y0)) in enumerate(zip(sub["images"], sub["weights"], sub["offsets"])):
+        h, w = img.shape
+        a0, a1 = max(e0 - y0, 0), min(e1 - y0, h)
+        if a1 <= a0:
+            continue
+        dst = (k, slice(a0 + y0 - e0, a1 + y0 - e0), slice(x0, x0 + w))
+        stack[dst] = img[a0:a1]
+        wstack[dst] = wht[a0:a1]
+        outside[dst] = False
+    return stack, wstack, outside

@@ -1,9 +1,13 @@
 """Sky (SPEC §1.5): a clipped statistic per chip, then one of AstroDrizzle's ways of turning
 chip statistics into the MDRIZSKY value each chip subtracts. Inputs are never changed: the
 values travel in small JSON files."""
+import logging
+
 import numpy as np
 
 from snakedrizzle.drizzle.stats import clipped_stats, histogram_mode
+
+log = logging.getLogger("snakedrizzle")
 
 METHODS = ("localmin", "globalmin", "match", "globalmin+match")
 
@@ -67,3 +71,19 @@ def parse_skyfile(path):
             if len(words) >= 2:
                 values[words[0]] = [float(w) for w in words[1:]]
     return values, applied
+
+
+def sky_values(own, pool, method="localmin", name="exposure"):
+    """AstroDrizzle's measured sky (MDRIZSKY) of one exposure, {chip: value in the chip's data
+    units}. ``own``: {chip: statistics} of the exposure (dicts with value, pscale, exptime,
+    in_units, as ``minimum_sky`` takes); ``pool``: the statistics of every exposure of the
+    product, for the global methods. 'match' needs image overlaps and falls back to globalmin
+    (logged), as AstroDrizzle does when matching fails; with no usable sky anywhere the sky is 0
+    (logged, naming ``name``)."""
+    if method not in ("localmin", "globalmin"):
+        log.warning("skymethod=%s: sky matching is not implemented; using globalmin", method)
+    b = minimum_sky(list(own.values()) if method == "localmin" else pool)
+    if b is None:
+        log.warning("%s: no usable sky pixels; sky set to 0", name)
+        b = 0.0
+    return {k: from_brightness(b, c["pscale"], c["exptime"], c["in_units"]) for k, c in own.items()}
