@@ -40,3 +40,29 @@ def test_association_members(folder):
 def test_pattern_matching_nothing(folder):
     with pytest.raises(InputError, match="matches no file"):
         resolve_inputs(f"{folder}/*_flc.fits")
+
+
+def test_tool_file_lists_share_the_expander(folder, monkeypatch):
+    from snakedrizzle.io.inputs import expand_inputs
+
+    monkeypatch.chdir(folder)
+    (folder / "tools.lst").write_text("ja1b02adq_flt.fits  # one\n*_flt.fits\n")
+    paths, _ = expand_inputs(["ja1b02acq_flt.fits", "@tools.lst"])
+    assert paths == ["ja1b02acq_flt.fits", "ja1b02adq_flt.fits", "ja1b02abq_flt.fits",
+                     "ja1b02acq_flt.fits", "ja1b02adq_flt.fits"]
+    with pytest.raises(InputError, match="missing.fits: no such file"):
+        expand_inputs("ja1b02abq_flt.fits,missing.fits")
+    assert resolve_inputs("ja1b02abq_flt.fits,missing_flt.fits")[0][1] == "missing_flt.fits"
+
+
+def test_cli_errors_are_one_line(capsys):
+    from snakedrizzle.io.cli import run_cli
+
+    def fail():
+        raise InputError("x.fits", "no such file")
+
+    assert run_cli("tool", fail) == 1
+    assert capsys.readouterr().err == "tool: error: x.fits: no such file\n"
+    assert run_cli("tool", lambda: open("/nonexistent/dir/f")) == 1
+    assert capsys.readouterr().err.startswith("tool: error: /nonexistent/dir/f: ")
+    assert run_cli("tool", lambda: None) == 0

@@ -9,24 +9,37 @@ every region is an exclude region: then it starts usable, as if a whole-chip inc
 first (TweakReg's rule, so a file of exclusions alone means "everything but these"). A pixel
 belongs to a shape when its centre does; pixel ``[i, j]`` has FITS coordinates ``(j + 1, i + 1)``.
 
-Supported shapes: circle, ellipse, box, polygon, annulus, in image/physical coordinates (1-based
-pixels) or in sky coordinates (degrees or sexagesimal; sizes in degrees or with ``"``/``'``)
-through the chip's WCS, read and converted by ``snakedrizzle.io.ds9``. Display-only shapes
-(ruler, compass, projection, text, point) are skipped, other shapes with a warning.
+Edges: a centre exactly on the edge of a circle, ellipse or box (but not on the inner edge of
+an annulus) belongs to the shape, and to a polygon when the edge is on its left or bottom side (the
+even-odd rule with a ray to the right). That is this module's rule from before astropy
+``regions`` painted the masks; regions counts only centres strictly inside, so shapes are grown
+by EDGE pixels (far below any real geometry, far above rounding) before ``to_mask``.
+
+Supported shapes: circle, ellipse, box, polygon, annulus (and ellipse and box annuli), in
+image/physical coordinates (1-based pixels) or in sky coordinates (degrees or sexagesimal; sizes
+in degrees or with ``"``/``'``) through the chip's WCS: read by ``snakedrizzle.io.regions``,
+moved onto the chip by ``snakedrizzle.coords.regions``. Shapes without an area (text, point,
+ruler, compass, projection) are skipped, other shapes (line, vector, ...) with a warning.
 """
-import math
+import logging
 import os
 
 import numpy as np
 from astropy.io import fits
 
+from regions import (LinePixelRegion, PixCoord, PointPixelRegion, PolygonPixelRegion, SkyRegion,
+                     TextPixelRegion)
+
+from snakedrizzle.coords.regions import sky_to_pixel
 from snakedrizzle.errors import InputError
-from snakedrizzle.io.ds9 import RegionError, read_regions, sky_to_image
+from snakedrizzle.io.regions import is_included, read_regions
 
 __all__ = ["exclusion_mask"]
 
+log = logging.getLogger(__name__)
+
 FITS_SUFFIXES = (".fits", ".fit", ".fts")
-MASK_SHAPES = ("circle", "ellipse", "box", "polygon", "annulus")
+EDGE = 1e-9  # pixels: how far shapes grow so that centres on their edges count as inside
 
 
 def exclusion_mask(path, shape, wcs=None):
@@ -64,92 +77,74 @@ def _fits_mask(path, shape):
 
 
 def _region_mask(path, shape, wcs):
-    shapes = _in_pixels(_read_shapes(path), wcs, path)
-    mask = np.full(shape, all(s.exclude for s in shapes), dtype=bool)
-    for s in shapes:
-        _paint(mask, s)
+    regions = _in_pixels(_areas(path, read_regions(path, skip_unsupported=True)), wcs, path)
+    mask = np.full(shape, not any(is_included(r) for r in regions), dtype=bool)
+    for region in regions:
+        _paint(mask, region)
     return mask
 
 
-def _read_shapes(path):
-    """The file's shapes that cover pixels; errors name the file, the line in the message."""
-    try:
-        shapes = read_regions(path, keep=MASK_SHAPES).shapes
-    except RegionError as err:
-        raise InputError(err.file, f"line {err.line}: {err.problem}") from None
-    for s in shapes:
-        if s.name in ("ellipse", "box") and len(s.values) > 5:  # annuli: not painted
-            raise InputError(path, f"line {s.line}: wrong number of parameters in {s.name}")
-    return shapes
+def _areas(path, regions):
+    """The regions that cover pixels: points and text silently left out, lines with a warning."""
+    kept = []
+    for region in regions:
+        kind = type(region).__name__.replace("SkyRegion", "PixelRegion")
+        if kind == LinePixelRegion.__name__:
+            log.warning("%s: ignoring unsupported region shape 'line'", path)
+        elif kind not in (PointPixelRegion.__name__, TextPixelRegion.__name__):
+            kept.append(region)
+    return kept
 
 
-def _in_pixels(shapes, wcs, path):
-    sky = [s for s in shapes if s.is_sky]
+def _in_pixels(regions, wcs, path):
+    sky = [r for r in regions if isinstance(r, SkyRegion)]
     if sky and wcs is None:
-        raise InputError(path, f"line {sky[0].line}: a '{sky[0].system}' region needs the "
-                         "chip's WCS and none was given")
-    shapes = sky_to_image(shapes, wcs, path)
-    for s in shapes:
-        if not np.all(np.isfinite(s.values)):
-            raise InputError(path, f"line {s.line}: the {s.name} does not give finite pixel "
-                             "positions and sizes")
-    return shapes
+        raise InputError(path, f"a '{_frame(sky[0])}' region needs the chip's WCS and none was "
+                         "given")
+    regions = sky_to_pixel(regions, wcs, path)
+    for region in regions:
+        if not np.all(np.isfinite(_numbers(region))):
+            name = type(region).__name__.removesuffix("PixelRegion").lower()
+            raise InputError(path, f"the {name} does not give finite pixel positions and sizes")
+    return regions
+
+
+def _frame(region):
+    coord = getattr(region, "center", None) or getattr(region, "vertices")
+    return coord.frame.name
+
+
+def _numbers(region):
+    values = []
+    for name in region._params:
+        value = getattr(region, name)
+        if hasattr(value, "xy"):
+            values += [np.ravel(value.x), np.ravel(value.y)]
+        elif not isinstance(value, str):
+            values.append(np.ravel(getattr(value, "value", value)))
+    return np.concatenate(values).astype(float)
 
 
 # --------------------------------------------------------------------------------------------
 # Painting
 
 
-def _paint(mask, shape):
-    """Mark pixels whose centres are inside ``shape``: usable for include, unusable for exclude.
-    Only the shape's bounding window is evaluated, so small regions on big chips stay cheap."""
-    xmin, xmax, ymin, ymax = _bounds(shape)
-    # pixel centre j + 1 within [min, max]  <=>  ceil(min) - 1 <= j <= floor(max) - 1
-    rows = slice(max(math.ceil(ymin) - 1, 0), min(math.floor(ymax), mask.shape[0]))
-    cols = slice(max(math.ceil(xmin) - 1, 0), min(math.floor(xmax), mask.shape[1]))
-    if rows.start >= rows.stop or cols.start >= cols.stop:
+def _paint(mask, region):
+    """Mark pixels whose centres are inside ``region``: usable for include, unusable for exclude.
+    ``to_mask`` evaluates only the region's bounding box, so small regions on big chips stay
+    cheap."""
+    footprint = _closed(region).to_mask(mode="center")
+    big, small = footprint.get_overlap_slices(mask.shape)
+    if big is None:
         return
-    y = np.arange(rows.start, rows.stop, dtype=float)[:, None] + 1.0
-    x = np.arange(cols.start, cols.stop, dtype=float)[None, :] + 1.0
-    mask[rows, cols][_inside(shape, x, y)] = not shape.exclude
+    mask[big][footprint.data[small] > 0] = is_included(region)
 
 
-def _bounds(shape):
-    x, y = shape.positions
-    if shape.name == "polygon":
-        return x.min(), x.max(), y.min(), y.max()
-    reach = math.hypot(*shape.sizes) / 2.0 if shape.name == "box" else max(shape.sizes)
-    return x[0] - reach, x[0] + reach, y[0] - reach, y[0] + reach
-
-
-def _inside(shape, x, y):
-    """Boolean (len(y), len(x)) grid: is each pixel centre (x, y) inside the shape?"""
-    px, py = shape.positions
-    if shape.name == "polygon":
-        return _in_polygon(px, py, x, y)
-    dx, dy = x - px[0], y - py[0]
-    if shape.name in ("circle", "annulus"):
-        d2 = dx ** 2 + dy ** 2
-        inside = d2 <= max(shape.sizes) ** 2
-        if shape.name == "annulus":
-            inside &= d2 > min(shape.sizes) ** 2  # the inner edge is outside, as for circle then -circle
-        return inside
-    # ellipse and box: coordinates along the shape's own axes
-    cos, sin = math.cos(math.radians(shape.angle)), math.sin(math.radians(shape.angle))
-    u, v = dx * cos + dy * sin, dy * cos - dx * sin
-    a, b = shape.sizes
-    if shape.name == "ellipse":
-        return (u * b) ** 2 + (v * a) ** 2 <= (a * b) ** 2  # (u/a)^2 + (v/b)^2 <= 1 without dividing
-    return (np.abs(u) <= a / 2.0) & (np.abs(v) <= b / 2.0)
-
-
-def _in_polygon(px, py, x, y):
-    """Even-odd rule: a horizontal ray from the point crosses the outline an odd number of times."""
-    inside = np.zeros((y.shape[0], x.shape[1]), dtype=bool)
-    for x1, y1, x2, y2 in zip(px, py, np.roll(px, -1), np.roll(py, -1)):
-        if y1 == y2:
-            continue  # a horizontal edge never crosses a horizontal ray
-        crosses = (y1 > y) != (y2 > y)
-        x_cross = x1 + (y - y1) * (x2 - x1) / (y2 - y1)
-        inside ^= crosses & (x < x_cross)
-    return inside
+def _closed(region):
+    """The region grown by EDGE: regions' strict inside test then keeps today's edge rule. Inner
+    edges of annuli grow too, so they stay outside (as for a circle and then a -circle)."""
+    if isinstance(region, PolygonPixelRegion):  # the outline moved left and down by EDGE
+        return region.copy(vertices=PixCoord(region.vertices.x - EDGE, region.vertices.y - EDGE))
+    grow = {n: getattr(region, n) + EDGE * (1 if "radius" in n else 2)
+            for n in region._params if n.endswith(("radius", "width", "height"))}
+    return region.copy(**grow)

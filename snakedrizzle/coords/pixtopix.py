@@ -13,12 +13,13 @@ import sys
 
 import numpy as np
 
+from snakedrizzle.coords.distortion import world_to_pixel
+from snakedrizzle.coords.tables import (BLANK, add_coordinate_file_options, check_precision, fixed,
+                                       pixel_positions, print_table, protect_negative_values,
+                                       split_values, write_table)
 from snakedrizzle.errors import InputError
+from snakedrizzle.io.cli import run_cli
 from snakedrizzle.io.extspec import format_extension, open_wcs, parse_extension
-from snakedrizzle.coords.pixtosky import (_BLANK, add_coordinate_file_options, check_precision, fixed,
-                       pixel_positions, print_table, protect_negative_values, run_cli,
-                       split_values, write_table)
-from snakedrizzle.coords.skytopix import world_to_pixel
 
 __all__ = ["tran", "default_output_wcs", "main"]
 
@@ -36,7 +37,7 @@ def tran(inimage, outimage, direction="forward", x=None, y=None, coordfile=None,
     xs, ys, single = pixel_positions(x, y, coordfile, colnames, separator)
     precision = check_precision(precision)
     in_wcs = open_wcs(inimage)
-    out_wcs = default_output_wcs(inimage) if outimage in _BLANK else open_wcs(outimage)
+    out_wcs = default_output_wcs(inimage) if outimage in BLANK else open_wcs(outimage)
     if str(direction)[:1].lower() == "f":
         ra, dec = in_wcs.all_pix2world(xs, ys, 1)
         ox, oy = out_wcs.wcs_world2pix(ra, dec, 1)
@@ -44,13 +45,13 @@ def tran(inimage, outimage, direction="forward", x=None, y=None, coordfile=None,
         ra, dec = out_wcs.wcs_pix2world(xs, ys, 1)
         ox, oy = world_to_pixel(in_wcs, ra, dec, label=str(inimage))
     ox, oy = np.asarray(ox, float), np.asarray(oy, float)
-    if verbose or output not in _BLANK:  # DrizzlePac's tran prints only when verbose
+    if verbose or output not in BLANK:  # DrizzlePac's tran prints only when verbose
         text = [fixed(ox, precision), fixed(oy, precision)]
         if verbose:
             print_table(f"# Coordinate transformations for {inimage}",
                         "# X(in)      Y(in)             X(out)         Y(out)",
                         [fixed(xs, 4), fixed(ys, 4)], text)
-        if output not in _BLANK:
+        if output not in BLANK:
             write_table(output, f"# Coordinates converted from {inimage}", text)
     return (ox[0], oy[0]) if single else (ox, oy)
 

@@ -1,25 +1,20 @@
 """pixtosky: pixel positions on one chip -> RA/Dec with the chip's full distortion model.
 
 DrizzlePac's ``drizzlepac.pixtosky.xy2rd`` with the same arguments and defaults: 1-based pixels,
-SIP + NPOL + D2IM through stwcs/astropy ``all_pix2world``. This module also holds the coordinate
-input/output helpers that ``skytopix`` and ``pixtopix`` share (coordinate files, number and
-sexagesimal formatting, printing and writing the results).
+SIP + NPOL + D2IM through stwcs/astropy ``all_pix2world``. Coordinate files and the output
+tables are ``snakedrizzle.coords.tables``.
 """
 import argparse
-import os
 import sys
 import warnings
 
-import numpy as np
-
-from snakedrizzle.errors import InputError
-from snakedrizzle.io.extspec import open_wcs, set_default_mode
-from snakedrizzle.io.fitsio import atomic_path
+from snakedrizzle.coords.tables import (BLANK, add_coordinate_file_options, check_precision, fixed,
+                                       pixel_positions, print_table, protect_negative_values,
+                                       sexagesimal, split_values, write_table)
+from snakedrizzle.io.cli import run_cli
+from snakedrizzle.io.extspec import open_wcs
 
 __all__ = ["xy2rd", "main"]
-
-_BLANK = (None, "", " ")
-
 
 def xy2rd(input, x=None, y=None, coords=None, coordfile=None, colnames=None, separator=None,
           hms=True, precision=6, output=None, verbose=True):
@@ -31,7 +26,7 @@ def xy2rd(input, x=None, y=None, coords=None, coordfile=None, colnames=None, sep
     printed when ``verbose`` or when no ``output`` file is named. Returns ``(ra, dec)``,
     scalars for a single position.
     """
-    if coords not in _BLANK and coordfile in _BLANK:
+    if coords not in BLANK and coordfile in BLANK:
         warnings.warn("'coords' is deprecated: use 'coordfile'", DeprecationWarning, stacklevel=2)
         coordfile = coords
     xs, ys, single = pixel_positions(x, y, coordfile, colnames, separator)
@@ -40,243 +35,15 @@ def xy2rd(input, x=None, y=None, coords=None, coordfile=None, colnames=None, sep
     ra, dec = wcs.all_pix2world(xs, ys, 1)
     if hms:
         ra, dec = sexagesimal(ra, dec, precision)
-    shown = verbose or output in _BLANK  # DrizzlePac prints unless results go to a file
-    if shown or output not in _BLANK:
+    shown = verbose or output in BLANK  # DrizzlePac prints unless results go to a file
+    if shown or output not in BLANK:
         text = [ra, dec] if hms else [fixed(ra, precision), fixed(dec, precision)]
         if shown:
             print_table(f"# Coordinate transformations for {input}",
                         "# X      Y         RA             Dec", [fixed(xs, 4), fixed(ys, 4)], text)
-        if output not in _BLANK:
+        if output not in BLANK:
             write_table(output, f"# Coordinates converted from {input}", text)
     return (ra[0], dec[0]) if single else (ra, dec)
-
-
-# --------------------------------------------------------------------------------------------
-# Shared coordinate input
-
-
-def pixel_positions(x, y, coordfile=None, colnames=None, separator=None):
-    """``(xs, ys, single)`` as float arrays from values or from a coordinate file."""
-    if coordfile not in _BLANK:
-        cols, names = read_columns(coordfile, colnames, separator)
-        return (as_float(cols[0], coordfile, names[0]), as_float(cols[1], coordfile, names[1]),
-                False)
-    if x is None or y is None:
-        raise InputError("x, y", "give pixel positions x and y, or a coordfile")
-    single = np.ndim(x) == 0 and np.ndim(y) == 0
-    xs = as_float(np.atleast_1d(x).ravel(), "x", "x")
-    ys = as_float(np.atleast_1d(y).ravel(), "y", "y")
-    if xs.size != ys.size:
-        raise InputError("x, y", f"{xs.size} x values but {ys.size} y values")
-    return xs, ys, single
-
-
-def column_specs(colnames):
-    """DrizzlePac's ``colnames``: ``'c1,c3'`` or ``['c1', 'c3']``; a list item may group several
-    columns (``['c1,c2,c3', 'c4,c5,c6']``) holding one sexagesimal value."""
-    if colnames in _BLANK:
-        colnames = ["c1", "c2"]
-    if isinstance(colnames, str):
-        colnames = colnames.split(",")
-    specs = []
-    for item in colnames:
-        if not isinstance(item, str):
-            raise InputError("colnames", f"column {item!r}: name columns 'c1', 'c2', ... "
-                             "(1-based) or by their table names")
-        specs.append([part.strip() for part in item.split(",") if part.strip()])
-    if len(specs) < 2 or not all(specs[:2]):
-        raise InputError("colnames", f"need two columns, got {colnames!r}")
-    return specs[:2]
-
-
-def read_columns(coordfile, colnames=None, separator=None):
-    """The two requested columns of an ASCII or FITS-table coordinate file, and their names.
-
-    ASCII columns come back as strings (so '-00' keeps its sign for sexagesimal values); FITS
-    table columns keep their type. A grouped spec is joined into one 'a:b:c' string per row.
-    """
-    coordfile = os.fspath(coordfile)
-    if not os.path.isfile(coordfile):
-        raise InputError(coordfile, "coordinate file not found")
-    table = _read_fits_table(coordfile) or _read_ascii_table(coordfile, separator)
-    if len(table) == 0:
-        raise InputError(coordfile, "the coordinate file has no rows")
-    columns, names = [], []
-    for group in column_specs(colnames):
-        parts = [_column(table, name, coordfile) for name in group]
-        if len(parts) == 1:
-            columns.append(np.asarray(parts[0]))
-        else:
-            joined = parts[0].astype(str)
-            for part in parts[1:]:
-                joined = np.char.add(np.char.add(joined, ":"), part.astype(str))
-            columns.append(joined)
-        names.append(",".join(group))
-    return columns, names
-
-
-def _read_fits_table(path):
-    from astropy.io import fits
-    from astropy.table import Table
-
-    try:
-        with fits.open(path) as hdul:
-            index = next((i for i, h in enumerate(hdul)
-                          if isinstance(h, (fits.BinTableHDU, fits.TableHDU))), None)
-    except OSError:
-        return None  # not FITS: an ASCII file
-    if index is None:
-        raise InputError(path, "a FITS file without a table extension is not a coordinate file")
-    return Table.read(path, hdu=index)
-
-
-def _read_ascii_table(path, separator):
-    from astropy.io import ascii
-
-    try:
-        # every column as text: numeric conversion is ours, so errors name the column
-        return ascii.read(path, format="no_header", guess=False, comment="#",
-                          delimiter=separator if separator not in _BLANK else " ",
-                          converters={"*": [ascii.convert_numpy(str)]})
-    except Exception as exc:
-        raise InputError(path, f"cannot read it as a table of columns ({exc})") from None
-
-
-def _column(table, name, path):
-    lowered = {c.lower(): c for c in table.colnames}
-    if name.lower() in lowered:
-        return np.asarray(table[lowered[name.lower()]])
-    if name[:1].lower() == "c" and name[1:].isdigit():
-        index = int(name[1:]) - 1
-        if 0 <= index < len(table.colnames):
-            return np.asarray(table[table.colnames[index]])
-        raise InputError(path, f"column {name} requested but the file has "
-                         f"{len(table.colnames)} columns")
-    raise InputError(path, f"no column {name!r} (columns: {', '.join(table.colnames)})")
-
-
-def as_float(values, source, name):
-    try:
-        return np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        bad = next(v for v in np.ravel(values) if not _is_number(v))
-        raise InputError(source, f"column {name} is not numeric (e.g. {str(bad)!r})") from None
-
-
-def _is_number(value):
-    try:
-        float(value)
-        return True
-    except (TypeError, ValueError):
-        return False
-
-
-def check_precision(precision):
-    if not isinstance(precision, (int, np.integer)) or not 0 <= precision <= 12:
-        raise InputError("precision", f"must be a whole number of digits 0..12, not {precision!r}")
-    return int(precision)
-
-
-# --------------------------------------------------------------------------------------------
-# Shared formatting and output
-
-
-def fixed(values, precision):
-    """Numbers as fixed-point text with ``precision`` decimals.
-
-    Text output is the one per-value step; a list comprehension over ``tolist()`` is the
-    fastest way to do it (``numpy.char.mod`` loops too, three times slower).
-    """
-    fmt = f"{{:.{precision}f}}".format
-    return [fmt(v) for v in np.asarray(values, dtype=float).ravel().tolist()]
-
-
-def sexagesimal(ra, dec, precision=6):
-    """RA (h:m:s, wrapped to 0..24h) and Dec (+/-d:m:s) text arrays, rounding carried.
-
-    Integer arithmetic on the rounded last digit, so 59.9999999 s becomes the next minute and
-    -0.5 deg keeps its sign (DrizzlePac's ``ddtohms`` loses both).
-    """
-    return (_sexagesimal(np.asarray(ra, float) / 15.0, precision, wrap=24, signed=False),
-            _sexagesimal(np.asarray(dec, float), precision, wrap=None, signed=True))
-
-
-def _sexagesimal(values, precision, wrap, signed):
-    values = np.atleast_1d(values).ravel()
-    scale = 10 ** precision
-    ticks = np.round(np.abs(values) * 3600.0 * scale).astype(np.int64)
-    negative = np.signbit(values) & (ticks > 0)
-    if wrap:
-        full = wrap * 3600 * scale
-        ticks = np.where(negative, full - ticks, ticks) % full
-        negative[:] = False
-    seconds, frac = np.divmod(ticks, scale)
-    units, rest = np.divmod(seconds, 3600)
-    minutes, secs = np.divmod(rest, 60)
-    signs = np.where(negative, "-", "+" if signed else "").tolist()
-    fields = zip(signs, units.tolist(), minutes.tolist(), secs.tolist(), frac.tolist())
-    if precision:
-        text = [f"{g}{u:02d}:{m:02d}:{s:02d}.{f:0{precision}d}" for g, u, m, s, f in fields]
-    else:
-        text = [f"{g}{u:02d}:{m:02d}:{s:02d}" for g, u, m, s, _ in fields]
-    return np.array(text)
-
-
-def _rows(columns, gap):
-    return [gap.join(cells) for cells in zip(*columns)]
-
-
-def print_table(title, heading, left, right):
-    rows = [f"{a}    {b}" for a, b in zip(_rows(left, "  "), _rows(right, "  "))]
-    sys.stdout.write(f"{title}\n{heading}\n\n" + "\n".join(rows) + "\n")
-
-
-def write_table(output, title, columns):
-    with atomic_path(os.fspath(output)) as tmp:
-        with open(tmp, "w") as f:
-            f.write(f"{title}\n")
-            f.write("\n".join(_rows(columns, "    ")) + "\n")
-        set_default_mode(tmp)
-    print(f"Wrote out results to: {output}")
-
-
-# --------------------------------------------------------------------------------------------
-# Command line
-
-
-def protect_negative_values(argv):
-    """Let '-72:04:52' or '-5' through argparse as positional values, not as options."""
-    return [" " + a if len(a) > 1 and a[0] == "-" and (a[1].isdigit() or a[1] == ".") else a
-            for a in argv]
-
-
-def split_values(text):
-    """A command-line value list: '10,20.5,30' -> ['10', '20.5', '30']."""
-    return [v.strip() for v in text.split(",") if v.strip()] if text is not None else None
-
-
-def run_cli(name, func):
-    """Call the tool; bad input becomes one message on stderr and exit status 1, warnings
-    become one line each (not Python's file:line form)."""
-    def show(message, category, filename, lineno, file=None, line=None):
-        print(f"{name}: warning: {message}", file=sys.stderr)
-
-    with warnings.catch_warnings():  # restores showwarning on exit
-        warnings.showwarning = show
-        try:
-            func()
-        except InputError as exc:
-            print(f"{name}: error: {exc}", file=sys.stderr)
-            return 1
-    return 0
-
-
-def add_coordinate_file_options(parser, default_cols="c1,c2"):
-    parser.add_argument("--coordfile", help="file with the positions in columns (ASCII or FITS table)")
-    parser.add_argument("--colnames", help=f"the two columns to read (default {default_cols})")
-    parser.add_argument("--separator", help="column separator of an ASCII coordfile (default: blanks)")
-    parser.add_argument("--output", help="write the results to this file")
-    parser.add_argument("--verbose", action="store_true", help="print the results even with --output")
 
 
 def _parser():

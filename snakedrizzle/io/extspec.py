@@ -1,11 +1,11 @@
 """File names with IRAF/DrizzlePac extension notation (``file.fits[sci,1]``), opening the WCS they
-name with its full distortion, and the file-list / output-staging helpers of the utility tasks.
+name with its full distortion, and the output-staging helpers of the utility tasks (their file
+lists are ``snakedrizzle.io.inputs.expand_inputs``).
 
 Everything here turns bad input into one :class:`snakedrizzle.errors.InputError` that names the
 file and the problem, because these functions sit directly under the command-line tools.
 """
 import contextlib
-import glob
 import gzip
 import os
 import re
@@ -17,8 +17,9 @@ from astropy.wcs import FITSFixedWarning
 
 from snakedrizzle.errors import InputError
 from snakedrizzle.io.fitsio import atomic_path
+from snakedrizzle.io.inputs import expand_inputs
 
-__all__ = ["parse_extension", "format_extension", "open_wcs", "expand_files",
+__all__ = ["parse_extension", "format_extension", "open_wcs",
            "output_path_for", "output_paths_for", "add_output_options", "staged_copy", "set_default_mode",
            "edit_files"]
 
@@ -134,46 +135,8 @@ def open_wcs(spec, ext=None):
 
 
 # --------------------------------------------------------------------------------------------
-# File lists and output staging shared by the tools that DrizzlePac runs in place
+# Output staging shared by the tools that DrizzlePac runs in place
 # (photeq, pixreplace, updatenpol, resetbits).
-
-
-def expand_files(files):
-    """DrizzlePac-style file list: a list, or a string of comma/space separated names, wildcards
-    and ``@list`` files. Patterns that match nothing and missing files are errors."""
-    items = [files] if isinstance(files, (str, os.PathLike)) else list(files)
-    paths = []
-    for item in items:
-        for word in re.split(r"[,\s]+", os.fspath(item).strip()):
-            if not word:
-                continue
-            if word.startswith("@"):
-                paths.extend(_read_at_list(word[1:]))
-            elif glob.has_magic(word):
-                matches = sorted(glob.glob(word))
-                if not matches:
-                    raise InputError(word, "the pattern matches no file")
-                paths.extend(matches)
-            elif not os.path.exists(word):
-                raise InputError(word, "no such file")
-            else:
-                paths.append(word)
-    if not paths:
-        raise InputError(str(files), "no input file given")
-    return paths
-
-
-def _read_at_list(listfile):
-    if not os.path.isfile(listfile):
-        raise InputError(listfile, "@-list file not found")
-    folder = os.path.dirname(listfile)
-    names = []
-    with open(listfile) as f:
-        for line in f:
-            words = line.split("#", 1)[0].replace(",", " ").split()
-            if words:
-                names.append(words[0] if os.path.isabs(words[0]) else os.path.join(folder, words[0]))
-    return expand_files(names) if names else []
 
 
 def _stem(path):
@@ -231,7 +194,7 @@ def edit_files(input, task, edit, *, dryrun=False, **options):
     """Apply ``edit(hdul, path, apply)`` (returns what changed) to every file of ``input``:
     on the file itself read-only when ``dryrun``, else on a staged copy that becomes the output
     (:func:`output_path_for` options). Returns one {'input', 'output', 'changed'} per file."""
-    paths = expand_files(input)
+    paths, _ = expand_inputs(input)
     targets = {} if dryrun else output_paths_for(paths, task, **options)
     records = []
     for path in paths:

@@ -1,5 +1,8 @@
-"""AstroDrizzle's ``input`` parameter: a glob, a comma list, an ``@file`` list or an ``_asn.fits``
-association, resolved to a sorted list of exposure paths (SPEC §1.1)."""
+"""Naming input files: globs, comma lists, ``@file`` lists and ``_asn.fits`` associations.
+
+One expander serves AstroDrizzle's ``input`` parameter (SPEC §1.1, :func:`resolve_inputs`) and
+the utility tasks (photeq, pixreplace, resetbits, updatenpol, mapreg: :func:`expand_inputs`).
+"""
 import glob
 import os
 
@@ -8,56 +11,78 @@ from astropy.io import fits
 from snakedrizzle.errors import InputError
 from snakedrizzle.io.exposure import rootname_of
 
+__all__ = ["resolve_inputs", "expand_inputs"]
+
 
 def resolve_inputs(spec, base="."):
-    """Return ``(paths, ivm_files)``; ivm_files maps a path to its IVM file (``@file`` 2nd column)."""
-    spec = str(spec).strip()
-    if not spec:
-        raise InputError("input", "no input given")
-    ivm = {}
-    if spec.startswith("@"):
-        paths, ivm = _read_at_file(os.path.join(base, spec[1:]))
-    elif spec.lower().endswith("_asn.fits"):
-        paths = _read_asn(os.path.join(base, spec))
-    else:
-        paths = []
-        for item in (s.strip() for s in spec.split(",")):
-            if not item:
-                continue
-            if glob.has_magic(item):
-                matches = sorted(glob.glob(os.path.join(base, item)))
-                if not matches:
-                    raise InputError(item, "the pattern matches no file")
-                paths.extend(matches)
-            else:
-                paths.append(os.path.join(base, item) if not os.path.isabs(item) else item)
-    paths = list(dict.fromkeys(os.path.normpath(p) for p in paths))  # a file named twice counts once
+    """AstroDrizzle's ``input``: ``(paths, ivm_files)``, a file named twice counted once and one
+    rootname per exposure; ivm_files maps a path to its IVM file (``@file`` 2nd column). Names
+    need not exist yet (the demo makes its inputs)."""
+    paths, ivm = expand_inputs(spec, base, must_exist=False)
+    paths = list(dict.fromkeys(os.path.normpath(p) for p in paths))
     _check_unique_rootnames(paths)
     return paths, ivm
 
 
-def _read_at_file(listfile):
+def expand_inputs(spec, base=".", must_exist=True):
+    """``(paths, ivm_files)`` of a string or a list whose items are comma lists of file names,
+    wildcards (sorted matches), ``@file`` lists (one name a line, an optional IVM file second,
+    ``#`` comments, names relative to the list) or ``_asn.fits`` associations (their EXP
+    members, FLC or FLT beside it). A pattern matching nothing is an error, and with
+    ``must_exist`` so is a missing file."""
+    items = [spec] if isinstance(spec, (str, os.PathLike)) else list(spec or [])
+    words = [w.strip() for item in items for w in os.fspath(item).split(",") if w.strip()]
+    if not words:
+        raise InputError("input", "no input given")
+    paths, ivm = [], {}
+    for word in words:
+        if word.startswith("@"):
+            found, listed_ivm = _read_at_file(_at(base, word[1:]), must_exist)
+            paths += found
+            ivm.update(listed_ivm)
+        elif word.lower().endswith("_asn.fits"):
+            paths += _read_asn(_at(base, word))
+        elif glob.has_magic(word):
+            matches = sorted(glob.glob(_at(base, word)))
+            if not matches:
+                raise InputError(word, "the pattern matches no file")
+            paths += matches
+        else:
+            path = _at(base, word)
+            if must_exist and not os.path.exists(path):
+                raise InputError(word, "no such file")
+            paths.append(path)
+    return paths, ivm
+
+
+def _at(base, name):
+    """``name`` under ``base``; names stay as given for the current folder (they reach messages
+    and output names)."""
+    return name if base in (".", "") else os.path.join(base, name)
+
+
+def _read_at_file(listfile, must_exist):
     if not os.path.isfile(listfile):
         raise InputError(listfile, "@-list file not found")
-    paths, ivm = [], {}
-    folder = os.path.dirname(listfile)
+    folder, names, ivm = os.path.dirname(listfile), [], {}
     with open(listfile) as f:
         for line in f:
-            words = line.split("#", 1)[0].split()
+            words = line.split("#", 1)[0].replace(",", " ").split()
             if not words:
                 continue
-            path = words[0] if os.path.isabs(words[0]) else os.path.join(folder, words[0])
-            paths.append(path)
-            if len(words) > 1:
-                ivm[os.path.normpath(path)] = words[1] if os.path.isabs(words[1]) else os.path.join(folder, words[1])
-    if not paths:
+            path, *rest = (w if os.path.isabs(w) else os.path.join(folder, w) for w in words[:2])
+            names.append(path)
+            if rest:
+                ivm[os.path.normpath(path)] = rest[0]
+    if not names:
         raise InputError(listfile, "@-list file names no exposure")
+    paths, _ = expand_inputs(names, must_exist=must_exist)
     return paths, ivm
 
 
 def _read_asn(asnfile):
-    """Members of type EXP-* of an association; FLC preferred when both FLT and FLC exist? No:
-    AstroDrizzle stops when both exist (SPEC §1.1), and so do we, in _check_unique_rootnames."""
+    """Members of type EXP-* of an association, as the FLC or FLT file beside it (both present:
+    AstroDrizzle stops, and so does _check_unique_rootnames)."""
     if not os.path.isfile(asnfile):
         raise InputError(asnfile, "association file not found")
     try:

@@ -7,8 +7,9 @@ model; each chip gets ``<image>_<extname><extver>_twreg.reg`` in ``outpath`` (no
 is left) and ``catfname`` lists the region files per image. "Fixed" regions already in a chip's
 image coordinates (``chip_reg``) are appended as they are.
 
-Region files are read and converted by ``snakedrizzle.io.ds9``, which sizes and turns shapes
-as DrizzlePac's stregion does; a shape mapreg cannot write back is an error. Unlike DrizzlePac,
+Region files are read and written by astropy ``regions`` (``snakedrizzle.io.regions``) and moved
+onto chips by ``snakedrizzle.coords.regions``, which sizes and turns shapes as DrizzlePac's
+stregion does; a shape regions cannot read is an error. Unlike DrizzlePac,
 image-coordinate regions of ``refimg`` are really converted (DrizzlePac drops them) and
 ``outpath`` is created when missing.
 """
@@ -17,69 +18,59 @@ import os
 import sys
 
 import numpy as np
+from astropy import units as u
 from astropy.io import fits
+from regions import SkyRegion
 
+from snakedrizzle.coords.regions import pixel_to_sky, sky_to_pixel
 from snakedrizzle.errors import InputError
-from snakedrizzle.io.ds9 import image_to_sky, read_regions, sky_to_image
+from snakedrizzle.io.cli import run_cli
 from snakedrizzle.io.extspec import open_wcs, parse_extension, set_default_mode
 from snakedrizzle.io.fitsio import atomic_path
+from snakedrizzle.io.inputs import expand_inputs
+from snakedrizzle.io.regions import read_regions, write_regions
 
-__all__ = ["MapReg", "map_region_files", "read_regions", "main"]
+__all__ = ["MapReg", "map_region_files", "main"]
 
 
 # --------------------------------------------------------------------------------------------
 # Filtering and writing
 
 
-def _bounding_box(shape):
-    """(xmin, ymin, xmax, ymax) of an image shape, as DrizzlePac's fast filter computes it."""
-    name, (x, y), sizes, angle = shape.name, shape.positions, shape.sizes, np.radians(shape.angle)
-    if name in ("circle", "annulus"):
-        r = max(sizes)
-        return x[0] - r, y[0] - r, x[0] + r, y[0] + r
-    if name in ("box", "ellipse"):
-        a, b = sizes[-2], sizes[-1]
-        if name == "box":
-            a, b = a / 2.0, b / 2.0
-            hx = max(abs(a * np.cos(angle) - b * np.sin(angle)), abs(a * np.cos(angle) + b * np.sin(angle)))
-            hy = max(abs(a * np.sin(angle) + b * np.cos(angle)), abs(a * np.sin(angle) - b * np.cos(angle)))
-        else:
-            hx = np.hypot(a * np.cos(angle), b * np.sin(angle))
-            hy = np.hypot(a * np.sin(angle), b * np.cos(angle))
-        return x[0] - hx, y[0] - hy, x[0] + hx, y[0] + hy
-    if name in ("point", "text"):
-        return x[0], y[0], x[0], y[0]
-    return x.min(), y.min(), x.max(), y.max()
+def _bounding_box(region):
+    """(xmin, ymin, xmax, ymax) in 1-based pixels of a pixel region, as DrizzlePac's fast filter
+    computes it (ellipses and boxes from their outer axes)."""
+    name = type(region).__name__.removesuffix("PixelRegion")
+    if name in ("Polygon", "Line"):
+        xy = [getattr(region, n) for n in ("vertices", "start", "end") if n in region._params]
+        xs = np.concatenate([np.ravel(c.x) for c in xy]) + 1.0
+        ys = np.concatenate([np.ravel(c.y) for c in xy]) + 1.0
+        return xs.min(), ys.min(), xs.max(), ys.max()
+    x, y = region.center.x + 1.0, region.center.y + 1.0
+    if name in ("Point", "Text"):
+        return x, y, x, y
+    if name.startswith("Circle"):
+        r = getattr(region, "radius", None) or region.outer_radius
+        return x - r, y - r, x + r, y + r
+    a = getattr(region, "width", None) or region.outer_width
+    b = getattr(region, "height", None) or region.outer_height
+    a, b, angle = a / 2.0, b / 2.0, region.angle.to_value(u.rad)
+    if name.startswith("Rectangle"):
+        hx = max(abs(a * np.cos(angle) - b * np.sin(angle)), abs(a * np.cos(angle) + b * np.sin(angle)))
+        hy = max(abs(a * np.sin(angle) + b * np.cos(angle)), abs(a * np.sin(angle) - b * np.cos(angle)))
+    else:
+        hx = np.hypot(a * np.cos(angle), b * np.sin(angle))
+        hy = np.hypot(a * np.sin(angle), b * np.cos(angle))
+    return x - hx, y - hy, x + hx, y + hy
 
 
-def _inside(shape, nx, ny):
-    """Does the shape's bounding box touch the chip [0.5, n + 0.5]? Approximate, like
-    DrizzlePac's 'fast' filter: a shape whose box touches the chip is kept."""
-    x0, y0, x1, y1 = _bounding_box(shape)
-    if shape.name in ("point", "text"):
+def _inside(region, nx, ny):
+    """Does the region's bounding box touch the chip [0.5, n + 0.5]? Approximate, like
+    DrizzlePac's 'fast' filter: a region whose box touches the chip is kept."""
+    x0, y0, x1, y1 = _bounding_box(region)
+    if type(region).__name__ in ("PointPixelRegion", "TextPixelRegion"):
         return 0.5 < x0 < nx + 0.5 and 0.5 < y0 < ny + 0.5
     return 0.5 < x1 and nx + 0.5 > x0 and 0.5 < y1 and ny + 0.5 > y0
-
-
-def _format_shape(shape):
-    numbers = ",".join(f"{v:f}" for v in shape.values)
-    comment = f" # {shape.comment}" if shape.comment else ""
-    return f"{'-' if shape.exclude else ''}{shape.name}({numbers}){comment}"
-
-
-def _write_region_file(path, shapes, global_attrs, append):
-    lines = []
-    if append and os.path.isfile(path):
-        old = read_regions(path)
-        shapes = old.shapes + shapes
-        global_attrs = old.global_attrs or global_attrs
-    lines.append(f"global {global_attrs}".rstrip())
-    lines.append("image")
-    lines += [_format_shape(s) for s in shapes]
-    with atomic_path(path) as tmp:
-        with open(tmp, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        set_default_mode(tmp)
 
 
 # --------------------------------------------------------------------------------------------
@@ -102,9 +93,7 @@ def map_region_files(input_reg, images, img_wcs_ext="sci", refimg=None, ref_wcs_
     fast = filter not in (None, "", "None")  # 'precise' is 'fast' in DrizzlePac too
     outpath = outpath or os.curdir
     os.makedirs(outpath, exist_ok=True)
-    regions = _input_regions(input_reg, refimg, ref_wcs_ext)
-    sky = [s for r in regions for s in r.shapes]
-    global_attrs = next((r.global_attrs for r in regions if r.global_attrs), "")
+    sky = _input_regions(input_reg, refimg, ref_wcs_ext)
     catalog = {}
     for image in _image_list(images):
         extensions = _extensions(image, img_wcs_ext)
@@ -113,16 +102,14 @@ def map_region_files(input_reg, images, img_wcs_ext="sci", refimg=None, ref_wcs_
         for ext, chip in zip(extensions, fixed):
             label = f"{image}[{ext[0]},{ext[1]}]" if isinstance(ext, tuple) else f"{image}[{ext}]"
             nx, ny = _chip_size(image, ext, label)
-            shapes = sky_to_image(sky, open_wcs(image, _wcs_ext(ext)), label)
-            shapes += chip.shapes if chip else []
+            shapes = sky_to_pixel(sky, open_wcs(image, _wcs_ext(ext)), label) + (chip or [])
             if fast:
                 shapes = [s for s in shapes if _inside(s, nx, ny)]
             if not shapes:
                 names.append("None")
                 continue
             name = _region_name(image, ext)
-            _write_region_file(os.path.join(outpath, name), shapes,
-                               global_attrs or (chip.global_attrs if chip else ""), append)
+            write_regions(os.path.join(outpath, name), shapes, append)
             names.append(name)
             if verbose:
                 print(f"{label}: {len(shapes)} regions -> {os.path.join(outpath, name)}")
@@ -133,18 +120,18 @@ def map_region_files(input_reg, images, img_wcs_ext="sci", refimg=None, ref_wcs_
 
 
 def _input_regions(input_reg, refimg, ref_wcs_ext):
-    """Region files as sky shapes; image shapes converted through ``refimg``."""
+    """The regions of all files as sky regions; image regions converted through ``refimg``."""
     files = [input_reg] if isinstance(input_reg, str) else [f for f in (input_reg or []) if f]
     if not files or not all(isinstance(f, str) and f.strip() for f in files):
         raise InputError("input_reg", "give a region file or a list of region files")
     out = []
     for number, path in enumerate(files, 1):
-        region = read_regions(path.strip())
-        image = [s for s in region.shapes if not s.is_sky]
+        regions = read_regions(path.strip())
+        image = [r for r in regions if not isinstance(r, SkyRegion)]
         if image:
             wcs = _reference_wcs(path, refimg, ref_wcs_ext, number, len(files))
-            region.shapes = [s for s in region.shapes if s.is_sky] + image_to_sky(image, wcs)
-        out.append(region)
+            regions = [r for r in regions if isinstance(r, SkyRegion)] + pixel_to_sky(image, wcs)
+        out += regions
     return out
 
 
@@ -162,13 +149,11 @@ def _reference_wcs(regfile, refimg, ref_wcs_ext, number, count):
 
 
 def _image_list(images):
-    from snakedrizzle.io.extspec import expand_files
-
     items = images.split(",") if isinstance(images, str) else list(images or [])
     names = [parse_extension(str(i).strip())[0] for i in items if str(i).strip()]
     if not names:
         raise InputError("images", "no image given")
-    return expand_files(names)
+    return expand_inputs(names)[0]
 
 
 def _extensions(image, img_wcs_ext):
@@ -222,7 +207,7 @@ def _chip_regions(chip_reg, count):
             regions.append(None)
             continue
         region = read_regions(path)
-        if any(s.is_sky for s in region.shapes):
+        if any(isinstance(r, SkyRegion) for r in region):
             raise InputError(path, "chip regions must be in image coordinates")
         regions.append(region)
     return regions
@@ -284,15 +269,11 @@ def _parser():
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    try:
-        MapReg(args.input_reg, ",".join(args.images), img_wcs_ext=args.img_wcs_ext,
-               refimg=args.refimg, ref_wcs_ext=args.ref_wcs_ext, chip_reg=args.chip_reg,
-               outpath=args.outpath, filter=args.filter or "", catfname=args.catfname,
-               append=args.append, verbose=not args.quiet)
-    except InputError as exc:
-        print(f"mapreg: error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli("mapreg", lambda: MapReg(
+        args.input_reg, ",".join(args.images), img_wcs_ext=args.img_wcs_ext, refimg=args.refimg,
+        ref_wcs_ext=args.ref_wcs_ext, chip_reg=args.chip_reg, outpath=args.outpath,
+        filter=args.filter or "", catfname=args.catfname, append=args.append,
+        verbose=not args.quiet))
 
 
 if __name__ == "__main__":

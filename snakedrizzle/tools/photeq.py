@@ -18,8 +18,10 @@ import numpy as np
 from astropy.io import fits
 
 from snakedrizzle.errors import InputError
-from snakedrizzle.io.extspec import (add_output_options, expand_files, format_extension, output_paths_for,
-                          parse_extension, staged_copy)
+from snakedrizzle.io.cli import run_cli
+from snakedrizzle.io.extspec import (add_output_options, format_extension, output_paths_for,
+                                     parse_extension, staged_copy)
+from snakedrizzle.io.inputs import expand_inputs
 
 __all__ = ["photeq", "main"]
 
@@ -128,7 +130,7 @@ def _file_list(files, log):
                 "all extensions named by 'sciext' are used")
         if path:
             names.append(path)
-    return expand_files(names)
+    return expand_inputs(names)[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,17 +297,12 @@ def _none(text):
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    try:
-        photeq(",".join(args.files), sciext=_none(args.sciext), errext=_none(args.errext),
-               ref_phot=args.ref_phot, ref_phot_ext=_none(args.ref_phot_ext),
-               phot_kwd=args.phot_kwd, aux_phot_kwd=_none(args.aux_phot_kwd),
-               search_primary=args.search_primary, readonly=args.readonly,
-               clobber=args.clobber, logfile=args.logfile or None, inplace=args.inplace,
-               output=args.output, outdir=args.outdir)
-    except InputError as exc:
-        print(f"photeq: error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli("photeq", lambda: photeq(
+        ",".join(args.files), sciext=_none(args.sciext), errext=_none(args.errext),
+        ref_phot=args.ref_phot, ref_phot_ext=_none(args.ref_phot_ext), phot_kwd=args.phot_kwd,
+        aux_phot_kwd=_none(args.aux_phot_kwd), search_primary=args.search_primary,
+        readonly=args.readonly, clobber=args.clobber, logfile=args.logfile or None,
+        inplace=args.inplace, output=args.output, outdir=args.outdir))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import sys
 import numpy as np
 
 from snakedrizzle.errors import InputError
+from snakedrizzle.io.cli import run_cli
 from snakedrizzle.io.extspec import add_output_options, edit_files, format_extension, parse_extension
 
 __all__ = ["replace", "main"]
@@ -96,14 +97,10 @@ def _parser():
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    try:
-        replace(args.input, pixvalue=args.pixvalue, newvalue=args.newvalue, ext=args.ext,
-                inplace=args.inplace, output=args.output, outdir=args.outdir,
-                clobber=args.clobber, dryrun=args.dryrun)
-    except InputError as exc:
-        print(f"pixreplace: error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli("pixreplace", lambda: replace(
+        args.input, pixvalue=args.pixvalue, newvalue=args.newvalue, ext=args.ext,
+        inplace=args.inplace, output=args.output, outdir=args.outdir, clobber=args.clobber,
+        dryrun=args.dryrun))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import numpy as np
 from astropy.nddata.bitmask import interpret_bit_flags
 
 from snakedrizzle.errors import InputError
+from snakedrizzle.io.cli import run_cli
 from snakedrizzle.io.extspec import add_output_options, edit_files
 
 __all__ = ["reset_dq_bits", "main"]
@@ -112,14 +113,9 @@ def _parser():
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    try:
-        reset_dq_bits(args.input, args.bits, extver=args.extver, extname=args.extname,
-                      inplace=args.inplace, output=args.output, outdir=args.outdir,
-                      clobber=args.clobber, dryrun=args.dryrun)
-    except InputError as exc:
-        print(f"resetbits: error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli("resetbits", lambda: reset_dq_bits(
+        args.input, args.bits, extver=args.extver, extname=args.extname, inplace=args.inplace,
+        output=args.output, outdir=args.outdir, clobber=args.clobber, dryrun=args.dryrun))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,9 @@ import sys
 from astropy.io import fits
 
 from snakedrizzle.errors import InputError
-from snakedrizzle.io.extspec import add_output_options, expand_files, output_paths_for, staged_copy
+from snakedrizzle.io.cli import run_cli
+from snakedrizzle.io.extspec import add_output_options, output_paths_for, staged_copy
+from snakedrizzle.io.inputs import expand_inputs
 
 __all__ = ["update", "resolve_refdir", "find_npolfile", "find_d2ifile", "main"]
 
@@ -43,7 +45,7 @@ def update(input="*flt.fits", refdir="jref$", local=None, interactive=False, wcs
     the copies. ``interactive`` asks for the file names instead of searching ``refdir``.
     Returns one ``{'input', 'output', 'NPOLFILE', 'D2IMFILE'}`` record per file.
     """
-    paths = expand_files(input)
+    paths, _ = expand_inputs(input)
     rdir = None if interactive else resolve_refdir(refdir)
     catalog = None if interactive else _catalog(rdir)
     targets = {} if dryrun else output_paths_for(paths, "updatenpol", inplace=inplace,
@@ -237,14 +239,10 @@ def _parser():
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    try:
-        update(args.input, args.refdir, local=args.local, interactive=args.interactive,
-               wcsupdate=args.wcsupdate, inplace=args.inplace, output=args.output,
-               outdir=args.outdir, clobber=args.clobber, dryrun=args.dryrun, use_db=args.use_db)
-    except InputError as exc:
-        print(f"updatenpol: error: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return run_cli("updatenpol", lambda: update(
+        args.input, args.refdir, local=args.local, interactive=args.interactive,
+        wcsupdate=args.wcsupdate, inplace=args.inplace, output=args.output, outdir=args.outdir,
+        clobber=args.clobber, dryrun=args.dryrun, use_db=args.use_db))
 
 
 if __name__ == "__main__":
