@@ -8,6 +8,7 @@ import numpy as np
 from astropy.io import fits
 
 from snakedrizzle import wcs as W
+from snakedrizzle.drizzle.frame_bounds import check_frame_size
 from snakedrizzle.drizzle.masks import good_pixels, reset_bits
 from snakedrizzle.io.exposure import read_chip, read_exposure, rootname_of
 
@@ -71,14 +72,17 @@ def _frame_pars(pars, prefix):
 
 
 def output_frame(exposure_paths, pars, prefix="final_", headerlets=None):
-    """The default frame of all chips, customised by the ``final_*`` (or ``driz_sep_*``) values."""
-    if pars.get(prefix + "wcs") and pars.get(prefix + "refimage"):
-        base = W.frame_from_image(pars[prefix + "refimage"])
-    else:
-        wcss = []
-        for path in exposure_paths:
-            wcss += exposure_wcss(open_exposure(path, pars), pars, headerlets)
-        base = W.default_frame(wcss)
-    if pars.get(prefix + "wcs"):
-        return W.custom_frame(base, **_frame_pars(pars, prefix))
-    return base
+    """The default frame of all chips, customised by the ``final_*`` (or ``driz_sep_*``) values.
+    InputError if it is implausibly large for the inputs (``frame_bounds``): nothing the size of
+    the frame has been allocated yet."""
+    exps = [open_exposure(path, pars) for path in exposure_paths]
+    wcss = [w for exp in exps for w in exposure_wcss(exp, pars, headerlets)]
+    custom = bool(pars.get(prefix + "wcs"))
+    from_image = custom and bool(pars.get(prefix + "refimage"))
+    base = W.frame_from_image(pars[prefix + "refimage"]) if from_image else W.default_frame(wcss)
+    frame = W.custom_frame(base, **_frame_pars(pars, prefix)) if custom else base
+    sized_by_user = from_image or (custom and pars.get(prefix + "outnx") is not None
+                                   and pars.get(prefix + "outny") is not None)
+    check_frame_size(frame, wcss, [s for exp in exps for s in exp.shapes], prefix, sized_by_user,
+                     exposures=[(exp.path, exp.chips) for exp in exps])
+    return frame

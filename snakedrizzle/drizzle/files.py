@@ -12,7 +12,7 @@ import numpy as np
 from astropy.io import fits
 
 from snakedrizzle import wcs as W
-from snakedrizzle.drizzle import adrizzle, sky as skymod, static as staticmod
+from snakedrizzle.drizzle import adrizzle, provenance, sky as skymod, static as staticmod
 from snakedrizzle.drizzle.chips import (chip_inputs, chip_wcs, exposure_wcss, open_exposure,
                                         output_frame)
 from snakedrizzle.drizzle.masks import good_pixels, reset_bits
@@ -33,7 +33,7 @@ def prepare_stage(exposure_path, out_static, out_stats, pars):
     uint8 extension per chip, 1 = good) and sky statistics. When the exposure's sky depends on it
     alone (``local_sky``), the statistics file also carries its MDRIZSKY values."""
     exp = open_exposure(exposure_path, pars)
-    hdus, stats = [fits.PrimaryHDU()], {}
+    hdus, stats = [fits.PrimaryHDU(header=provenance.stamp(fits.Header(), "prepare", pars))], {}
     for ver in exp.chips:
         chip = read_chip(exp.path, ver)
         static_good = (staticmod.static_mask(chip.sci, pars["static_sig"]) if pars["static"]
@@ -42,7 +42,7 @@ def prepare_stage(exposure_path, out_static, out_stats, pars):
         log.info("%s[sci,%d]: static mask flags %d pixels", exp.rootname, ver, int((~static_good).sum()))
         stats[str(ver)] = _chip_sky_stats(exp, ver, chip, static_good, pars)
     write_hdulist(fits.HDUList(hdus), out_static)
-    record = {"rootname": exp.rootname, "chips": stats}
+    record = {"rootname": exp.rootname, "chips": stats, "params": provenance.record("prepare", pars)}
     if skymod.local_sky(pars):
         record.update(_sky_record(exp, stats, [], pars))
     write_json(out_stats, record)
@@ -69,7 +69,8 @@ def combine_static_stage(exposure_paths, mask_files, out, pars):
                 key = (shape, ver)
                 m = hdul["MASK", ver].data.astype(bool)
                 combined[key] = combined[key] & m if key in combined else m
-    hdus = [fits.PrimaryHDU()]
+    carried = [provenance.gather(mask_files)]
+    hdus = [fits.PrimaryHDU(header=provenance.stamp(fits.Header(), "static", pars, carried))]
     for (shape, ver), m in combined.items():
         hdu = fits.ImageHDU(m.astype(np.uint8), name="MASK", ver=ver)
         hdu.header["SIGNATUR"] = (f"{shape[0]}x{shape[1]}_{ver}", "shape and chip the mask applies to")
@@ -83,7 +84,8 @@ def sky_stage(exposure_path, stats_files, out, pars):
     exp = open_exposure(exposure_path, pars)
     own = read_json(stats_files[0])["chips"]
     pool = [c for f in stats_files for c in read_json(f)["chips"].values()]
-    write_json(out, {"rootname": exp.rootname, **_sky_record(exp, own, pool, pars)})
+    write_json(out, {"rootname": exp.rootname, **_sky_record(exp, own, pool, pars),
+                     "params": provenance.record("sky", pars, [provenance.gather(stats_files)])})
 
 
 def _sky_record(exp, own, pool, pars):
@@ -120,6 +122,7 @@ def separate_frame_stage(exposure_paths, out, pars, headerlets=None):
     frame = output_frame(exposure_paths, pars, prefix="driz_sep_", headerlets=headerlets)
     hdr = W.frame_to_header(frame)
     hdr["BOUNDED"] = (bool(pars.get("driz_sep_wcs")), "windows are clipped to NAXIS1/2")
+    provenance.stamp(hdr, "separate_frame", pars)
     write_hdulist(fits.HDUList([fits.PrimaryHDU(header=hdr)]), out)
 
 
@@ -150,6 +153,8 @@ def single_drizzle_stage(exposure_path, static_file, sky_file, plane_file, out_s
     hdr["EXPTIME"] = exp.exptime
     hdr["BUNIT"] = "ELECTRONS/S"
     hdr["ROOTNAME"] = exp.rootname
+    provenance.stamp(hdr, "driz_separate", pars, [provenance.of_header(plane_hdr),
+                                                   provenance.gather([static_file, sky_file])])
     write_image(out_sci, sci, hdr)
     write_image(out_wht, wht, hdr)
 

@@ -8,9 +8,10 @@ import numpy as np
 from astropy.io import fits
 
 from snakedrizzle import wcs as W
-from snakedrizzle.drizzle import ablot, drizcr, median as med
+from snakedrizzle.drizzle import ablot, drizcr, median as med, provenance
 from snakedrizzle.drizzle.chips import chip_wcs, nsplit, open_exposure
 from snakedrizzle.drizzle.masks import good_pixels, reset_bits
+from snakedrizzle.drizzle.product import warn_mixed_filters
 from snakedrizzle.io import read_json, write_hdulist, write_image
 from snakedrizzle.io.exposure import read_chip
 
@@ -41,6 +42,8 @@ def median_stage(exposure_paths, sci_files, wht_files, sky_files, out, pars, wor
     """The median (or other combination) of the separately drizzled exposures, on the union of
     their windows; ``workers`` > 1 splits its rows between processes (same result)."""
     exps = [open_exposure(p, pars) for p in exposure_paths]
+    warn_mixed_filters(exps, "Sources differ in brightness between filters: the median's cosmic-ray "
+                       "masks will flag parts of real sources (drizzle each filter separately to avoid it)")
     headers = [fits.getheader(f) for f in sci_files]
     x0s, y0s = [h["WINX0"] for h in headers], [h["WINY0"] for h in headers]
     gx0, gy0 = min(x0s), min(y0s)
@@ -59,6 +62,8 @@ def median_stage(exposure_paths, sci_files, wht_files, sky_files, out, pars, wor
     hdr = W.frame_to_header(frame)
     hdr["BUNIT"] = "ELECTRONS/S"
     hdr["WINX0"], hdr["WINY0"] = gx0, gy0
+    provenance.stamp(hdr, "median", pars, [provenance.of_header(h) for h in headers]
+                     + [provenance.gather(sky_files)])
     write_image(out, result, hdr)
 
 
@@ -71,7 +76,9 @@ def blot_stage(exposure_path, ver, median_file, sky_file, out, pars, headerlets=
                               chip_wcs(exp.path, ver, pars, headerlets), exp.shapes[exp.chips.index(ver)],
                               exptime=exp.exptime, conversion=exp.conversion_factor, sky=sky,
                               interp=pars["blot_interp"], stepsize=pars["stepsize"])
-    write_image(out, blotted, fits.getheader(exp.path, ("SCI", ver)))
+    hdr = provenance.stamp(fits.getheader(exp.path, ("SCI", ver)), "blot", pars,
+                           [provenance.gather([median_file, sky_file])])
+    write_image(out, blotted, hdr)
 
 
 def driz_cr_stage(exposure_path, ver, blot_file, sky_file, out, pars):
@@ -85,7 +92,9 @@ def driz_cr_stage(exposure_path, ver, blot_file, sky_file, out, pars):
                           exp.rdnoise, 1.0, nsplit(pars["driz_cr_snr"]), nsplit(pars["driz_cr_scale"]),
                           int(pars["driz_cr_grow"]), int(pars["driz_cr_ctegrow"]), exp.cte_direction(ver))
     log.info("%s[sci,%d]: %d cosmic-ray pixels", exp.rootname, ver, int((~good).sum()))
-    write_image(out, good.astype(np.uint8))
+    hdu = fits.PrimaryHDU(good.astype(np.uint8))
+    provenance.stamp(hdu.header, "driz_cr", pars, [provenance.gather([blot_file, sky_file])])
+    write_hdulist(fits.HDUList([hdu]), out)
 
 
 def crclean_stage(exposure_path, mask_files, blot_files, out, pars):

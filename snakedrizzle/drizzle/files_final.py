@@ -6,7 +6,7 @@ import numpy as np
 from astropy.io import fits
 
 from snakedrizzle import wcs as W
-from snakedrizzle.drizzle import adrizzle, product
+from snakedrizzle.drizzle import adrizzle, product, provenance
 from snakedrizzle.drizzle.chips import chip_inputs, chip_wcs, exposure_wcss, open_exposure, output_frame
 from snakedrizzle.errors import InputError
 from snakedrizzle.io import read_json, write_hdulist
@@ -23,6 +23,9 @@ def final_drizzle_stage(exposure_paths, static_file, sky_files, crmask_files, ou
                          "flat/dark reference files are read); use EXP or ERR")
     exps = [open_exposure(p, pars) for p in exposure_paths]
     frame = output_frame(exposure_paths, pars, "final_", headerlets)
+    # What made the intermediates (each carries its stage's parameters and its inputs').
+    made_of = [f for f in [static_file, *sky_files, *crmask_files.values(), *(headerlets or {}).values()] if f]
+    params = provenance.record("final_drizzle", pars, [provenance.gather(made_of)])
     for exp in exps:
         if not adrizzle.reaches_frame(exposure_wcss(exp, pars, headerlets), exp.shapes, frame):
             raise InputError(exp.path, "does not overlap the output frame: nothing of it would be drizzled")
@@ -32,13 +35,15 @@ def final_drizzle_stage(exposure_paths, static_file, sky_files, crmask_files, ou
         raise InputError(", ".join(exposure_paths), "no exposure has a usable pixel (all NaN or flagged)")
     keep = [k for k, r in enumerate(records) if r["rootname"] not in bad]
     records, chips = [records[k] for k in keep], [chips[k] for k in keep]
+    used = [e for e in exps if e.rootname not in bad]
+    product.warn_mixed_filters(used, "DrizzlePac combines them too; the product's FILTER keywords "
+                               "say MULTI and it has no PHOTFLAM")
     sci, wht, ctx = adrizzle.drizzle(chips, frame, kernel=pars["final_kernel"], pixfrac=pars["final_pixfrac"],
                                      fillval=pars["final_fillval"], context=pars["context"],
                                      stepsize=pars["stepsize"], workers=workers)
-    used = [e for e in exps if e.rootname not in bad]
     if pars["final_units"] == "counts":
         sci *= np.float32(sum(e.exptime for e in used))  # total, not per-pixel, exposure time
-    _write_product(out, used, records, skies, frame, sci, wht, ctx, pars, headerlets)
+    _write_product(out, used, records, skies, frame, sci, wht, ctx, pars, headerlets, params)
 
 
 def _plan(exps, sky_files, static_file, crmask_files, frame, pars, headerlets):
@@ -80,10 +85,10 @@ def _final_reader(exp, ver, pars, static_file, crmask, subtracted):
     return read
 
 
-def _write_product(out, exps, records, skies, frame, sci, wht, ctx, pars, headerlets):
+def _write_product(out, exps, records, skies, frame, sci, wht, ctx, pars, headerlets, params):
     bunit = _output_bunit(exps[0].bunit, pars["final_units"])
-    provenance = {"inputs": {e.path: product.sha256(e.path) for e in exps}}
-    phdr = product.primary_header(exps, out, pars, records, provenance)
+    made_of = {"inputs": {e.path: product.sha256(e.path) for e in exps}, "params": params}
+    phdr = product.primary_header(exps, out, pars, records, made_of)
     wcsname = (chip_wcs(exps[0].path, exps[0].chips[0], pars, headerlets).wcs.name
                or fits.getheader(exps[0].path, ("SCI", exps[0].chips[0])).get("WCSNAME", ""))
     shdr = product.sci_header(frame, exps, bunit, wcsname)
