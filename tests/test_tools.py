@@ -374,4 +374,5 @@ def test_console_scripts(tmp_path, monkeypatch, raw_wfc, one_per_role, capsys):
     assert updatenpol.main([str(raw_wfc), "--dry-run"]) == 0
     assert "would set NPOLFILE = 'jref$02c14514j_npl.fits'" in capsys.readouterr().out
     assert resetbits.main(["missing.fits"]) == 1
-    assert capsys.readouterr().err == "resetbits: error: missing.fits: no such file\n"
+    assert capsys.readouterr().err == (f"resetbits: error: missing.fits: no such file (looked for "
+                                       f"{folder / 'missing.fits'})\n")

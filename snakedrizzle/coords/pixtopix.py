@@ -14,9 +14,9 @@ import sys
 import numpy as np
 
 from snakedrizzle.coords.distortion import world_to_pixel
-from snakedrizzle.coords.tables import (BLANK, add_coordinate_file_options, check_precision, fixed,
-                                       pixel_positions, print_table, protect_negative_values,
-                                       split_values, write_table)
+from snakedrizzle.coords.tables import (BLANK, add_coordinate_file_options, check_output,
+                                       check_precision, fixed, pixel_positions, print_table,
+                                       protect_negative_values, split_values, write_table)
 from snakedrizzle.errors import InputError
 from snakedrizzle.io.cli import run_cli
 from snakedrizzle.io.extspec import format_extension, open_wcs, parse_extension
@@ -34,6 +34,7 @@ def tran(inimage, outimage, direction="forward", x=None, y=None, coordfile=None,
     """
     if str(direction)[:1].lower() not in ("f", "b"):
         raise InputError("direction", f"must be 'forward' or 'backward', not {direction!r}")
+    check_output(output)
     xs, ys, single = pixel_positions(x, y, coordfile, colnames, separator)
     precision = check_precision(precision)
     in_wcs = open_wcs(inimage)

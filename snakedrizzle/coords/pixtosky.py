@@ -8,9 +8,10 @@ import argparse
 import sys
 import warnings
 
-from snakedrizzle.coords.tables import (BLANK, add_coordinate_file_options, check_precision, fixed,
-                                       pixel_positions, print_table, protect_negative_values,
-                                       sexagesimal, split_values, write_table)
+from snakedrizzle.coords.tables import (BLANK, add_coordinate_file_options, check_output,
+                                       check_precision, fixed, pixel_positions, print_table,
+                                       protect_negative_values, sexagesimal, split_values,
+                                       write_table)
 from snakedrizzle.io.cli import run_cli
 from snakedrizzle.io.extspec import open_wcs
 
@@ -29,6 +30,7 @@ def xy2rd(input, x=None, y=None, coords=None, coordfile=None, colnames=None, sep
     if coords not in BLANK and coordfile in BLANK:
         warnings.warn("'coords' is deprecated: use 'coordfile'", DeprecationWarning, stacklevel=2)
         coordfile = coords
+    check_output(output)
     xs, ys, single = pixel_positions(x, y, coordfile, colnames, separator)
     precision = check_precision(precision)
     wcs = open_wcs(input)

@@ -11,9 +11,10 @@ import sys
 import numpy as np
 
 from snakedrizzle.coords.distortion import world_to_pixel
-from snakedrizzle.coords.tables import (BLANK, add_coordinate_file_options, check_precision, fixed,
-                                       print_table, protect_negative_values, read_columns,
-                                       split_values, write_table)
+from snakedrizzle.coords.tables import (BLANK, add_coordinate_file_options, check_output,
+                                       check_precision, fixed, print_table,
+                                       protect_negative_values, read_columns, split_values,
+                                       write_table)
 from snakedrizzle.errors import InputError
 from snakedrizzle.io.cli import run_cli
 from snakedrizzle.io.extspec import open_wcs
@@ -30,6 +31,7 @@ def rd2xy(input, ra=None, dec=None, coordfile=None, colnames=None, precision=6, 
     columns ``colnames`` (default ``c1,c2``; ``['c1,c2,c3', 'c4,c5,c6']`` for values spread over
     three columns). Returns ``(x, y)``, scalars for a single position.
     """
+    check_output(output)
     ras, decs, single = sky_positions(ra, dec, coordfile, colnames, separator)
     precision = check_precision(precision)
     wcs = open_wcs(input)

@@ -7,12 +7,12 @@ import sys
 import numpy as np
 
 from snakedrizzle.errors import InputError
-from snakedrizzle.io.extspec import set_default_mode
+from snakedrizzle.io.extspec import check_output_file, set_default_mode
 from snakedrizzle.io.fitsio import atomic_path
 
 __all__ = ["BLANK", "pixel_positions", "column_specs", "read_columns", "as_float", "check_precision",
            "fixed", "sexagesimal", "print_table", "write_table", "protect_negative_values",
-           "split_values", "add_coordinate_file_options"]
+           "split_values", "add_coordinate_file_options", "check_output"]
 
 BLANK = (None, "", " ")  # DrizzlePac's ways of leaving a file parameter unset
 
@@ -197,7 +197,14 @@ def print_table(title, heading, left, right):
     sys.stdout.write(f"{title}\n{heading}\n\n" + "\n".join(rows) + "\n")
 
 
+def check_output(output):
+    """A named results file goes into a folder that exists (checked before any work)."""
+    if output not in BLANK:
+        check_output_file(output)
+
+
 def write_table(output, title, columns):
+    check_output_file(output)  # atomic_path would create the folder: a tool creates none
     with atomic_path(os.fspath(output)) as tmp:
         with open(tmp, "w") as f:
             f.write(f"{title}\n")

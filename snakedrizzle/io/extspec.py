@@ -21,7 +21,7 @@ from snakedrizzle.io.inputs import expand_inputs
 
 __all__ = ["parse_extension", "format_extension", "open_wcs",
            "output_path_for", "output_paths_for", "add_output_options", "staged_copy", "set_default_mode",
-           "edit_files"]
+           "edit_files", "check_output_file", "make_output_folder"]
 
 _EXT_RE = re.compile(r"^(?P<file>.+?)\[(?P<ext>[^\[\]]*)\]$")
 
@@ -139,6 +139,36 @@ def open_wcs(spec, ext=None):
 # (photeq, pixreplace, updatenpol, resetbits).
 
 
+def check_output_file(path):
+    """A tool's output file must go into a folder that exists: the tools create no folder the
+    user did not name (``--output /nonexist/out.txt`` is a typo, not a request for /nonexist)."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.normpath(path)) or os.curdir
+    if not os.path.isdir(folder):
+        raise InputError(path, f"the output folder {os.path.abspath(folder)} does not exist; "
+                         "create it first")
+    if os.path.isdir(path):
+        raise InputError(path, "is a directory; give an output file name")
+    return path
+
+
+def make_output_folder(folder, create=True):
+    """The output folder the user named (``outdir``, mapreg's ``outpath``): made if missing,
+    but only that folder, never its parents. ``create=False`` only checks that it could be."""
+    folder = os.path.normpath(os.fspath(folder))
+    if os.path.isdir(folder):
+        return folder
+    if os.path.exists(folder):
+        raise InputError(folder, "exists and is not a folder")
+    parent = os.path.dirname(folder) or os.curdir
+    if not os.path.isdir(parent):
+        raise InputError(folder, f"cannot create the output folder: its parent "
+                         f"{os.path.abspath(parent)} does not exist")
+    if create:
+        os.mkdir(folder)
+    return folder
+
+
 def _stem(path):
     name = os.path.basename(path)
     for suffix in (".fits.gz", ".fits", ".fit", ".fts"):
@@ -163,8 +193,9 @@ def output_path_for(path, task, *, inplace=False, output=None, outdir=None, n_in
     if output:
         if n_inputs != 1:
             raise InputError(output, f"one output name given for {n_inputs} inputs; use outdir")
-        target = os.fspath(output)
+        target = check_output_file(output)
     elif outdir:
+        make_output_folder(outdir, create=False)  # made once every check has passed
         target = os.path.join(os.fspath(outdir), _stem(path) + ".fits")
     else:
         target = _stem(path) + f"_{task}.fits"
@@ -187,6 +218,8 @@ def output_paths_for(paths, task, **options):
         if key in seen:
             raise InputError(path, f"would be written to {target}, as {seen[key]} is")
         seen[key] = path
+    if options.get("outdir") and not options.get("inplace"):
+        make_output_folder(options["outdir"])  # only now: every other check has passed
     return targets
 
 
@@ -229,6 +262,7 @@ def staged_copy(src, dst):
     Used for in-place edits too (``dst == src``), so an interrupted run never leaves a
     half-updated input behind. Gzipped sources are decompressed into the copy.
     """
+    check_output_file(dst)  # atomic_path would create a missing folder: not for tools
     with atomic_path(dst) as tmp:
         if src.lower().endswith(".gz"):
             with gzip.open(src, "rb") as fin, open(tmp, "wb") as fout:

@@ -25,7 +25,7 @@ from regions import SkyRegion
 from snakedrizzle.coords.regions import pixel_to_sky, sky_to_pixel
 from snakedrizzle.errors import InputError
 from snakedrizzle.io.cli import run_cli
-from snakedrizzle.io.extspec import open_wcs, parse_extension, set_default_mode
+from snakedrizzle.io.extspec import make_output_folder, open_wcs, parse_extension, set_default_mode
 from snakedrizzle.io.fitsio import atomic_path
 from snakedrizzle.io.inputs import expand_inputs
 from snakedrizzle.io.regions import read_regions, write_regions
@@ -92,8 +92,9 @@ def map_region_files(input_reg, images, img_wcs_ext="sci", refimg=None, ref_wcs_
         raise InputError("filter", f"must be None, 'fast' or 'precise', not {filter!r}")
     fast = filter not in (None, "", "None")  # 'precise' is 'fast' in DrizzlePac too
     outpath = outpath or os.curdir
-    os.makedirs(outpath, exist_ok=True)
+    make_output_folder(outpath, create=False)  # made (never its parents) once the inputs read
     sky = _input_regions(input_reg, refimg, ref_wcs_ext)
+    make_output_folder(outpath)
     catalog = {}
     for image in _image_list(images):
         extensions = _extensions(image, img_wcs_ext)

@@ -19,8 +19,8 @@ from astropy.io import fits
 
 from snakedrizzle.errors import InputError
 from snakedrizzle.io.cli import run_cli
-from snakedrizzle.io.extspec import (add_output_options, format_extension, output_paths_for,
-                                     parse_extension, staged_copy)
+from snakedrizzle.io.extspec import (add_output_options, check_output_file, format_extension,
+                                     output_paths_for, parse_extension, staged_copy)
 from snakedrizzle.io.inputs import expand_inputs
 
 __all__ = ["photeq", "main"]
@@ -256,6 +256,8 @@ class _Log:
         if logfile is not None and not isinstance(logfile, str):
             raise InputError("logfile", f"must be a file name or None, not {logfile!r}")
         self.logfile = logfile.strip() if logfile and logfile.strip() else None
+        if self.logfile:
+            check_output_file(self.logfile)  # before any work: the log is written at the end
         self.lines = []
 
     def __call__(self, line):
