@@ -9,30 +9,37 @@ min_version("9.0")
 configfile: os.path.join(workflow.basedir, "config.yaml")
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/demo.smk"
 include: "rules/astrodrizzle.smk"
 include: "rules/align.smk"
+include: "rules/report.smk"
 
 
-# A local run hands its jobs to a fork server that has imported the science stack once
-# (snakedrizzle/jobserver.py); cluster jobs run their stage in their own process.
-if workflow.is_main_process and workflow.local_exec and not os.environ.get("SNAKEDRIZZLE_NO_JOBSERVER"):
-    from snakedrizzle.workflow import jobserver
+# A local run without conda/containers hands its jobs to a fork server that has imported the
+# science stack once (snakedrizzle/workflow/jobserver.py); cluster jobs, and jobs that must run in
+# a conda env or container, run their script in their own process.
+from snakedrizzle.workflow import jobserver
 
+if jobserver.wanted(workflow):
     _server = []
 
     onstart:
         _server.append(jobserver.start())
 
     onsuccess:
-        jobserver.stop(*_server[0])
+        while _server:
+            jobserver.stop(_server.pop(), workflow)
 
     onerror:
-        jobserver.stop(*_server[0])
+        while _server:
+            jobserver.stop(_server.pop(), workflow)
 
 
 rule all:
     input:
-        all_targets,
+        plan.targets,
     default_target: True

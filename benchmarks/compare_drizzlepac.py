@@ -28,10 +28,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_HRC = REPO.parent / "shared" / "data" / "hst" / "acs_hrc_47tuc"
-STAGE_OF = {"prepare_stage": "static+sky", "separate_frame_stage": "separate drizzle",
-            "single_drizzle_stage": "separate drizzle", "median_stage": "median", "blot_stage": "blot",
-            "driz_cr_stage": "driz_cr", "final_drizzle_stage": "final drizzle",
-            "combine_static_stage": "static+sky"}
+STAGE_OF = {"prepare": "static+sky", "separate_frame": "separate drizzle",  # rule -> step
+            "driz_separate": "separate drizzle", "median": "median", "blot": "blot",
+            "driz_cr": "driz_cr", "final_drizzle": "final drizzle", "static_mask": "static+sky"}
 DP_STEPS = {"Initialization": "init", "Static Mask": "static+sky", "Subtract Sky": "static+sky",
             "Separate Drizzle": "separate drizzle", "Create Median": "median", "Blot": "blot",
             "Driz_CR": "driz_cr", "Final Drizzle": "final drizzle"}

@@ -7,6 +7,10 @@ checkpoint demo_data:
     output:
         directory("results/{name}/inputs"),
     log:
-        "logs/{name}/demo_data.log",
+        "logs/{name}/demo_data/demo_data.log",
+    benchmark:
+        "logs/{name}/demo_data/demo_data.benchmark.tsv"
+    conda:
+        "../envs/snakedrizzle.yaml"
     script:
         "../scripts/demo_data.py"

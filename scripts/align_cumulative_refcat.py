@@ -1,3 +1,7 @@
-from snakedrizzle.workflow.jobs import run_stage
+from snakedrizzle.workflow.jobs import run_in_job_server
 
-run_stage(snakemake, "snakedrizzle.align.jobs:write_sky_coo", snakemake.input[0], snakemake.output[0])
+run_in_job_server(snakemake)
+
+from snakedrizzle.align.jobs import write_sky_coo
+
+write_sky_coo(snakemake.input[0], snakemake.output[0])

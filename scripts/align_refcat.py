@@ -1,4 +1,8 @@
-from snakedrizzle.workflow.jobs import run_stage
+from snakedrizzle.workflow.jobs import run_in_job_server
 
-run_stage(snakemake, "snakedrizzle.align.jobs:refcat_job", snakemake.input.first, list(snakemake.params.first_catalogs),
-          snakemake.output.ecsv, snakemake.output.wcs, snakemake.params.pars)
+run_in_job_server(snakemake)
+
+from snakedrizzle.align.jobs import refcat_job
+
+refcat_job(snakemake.input.first, list(snakemake.params.first_catalogs),
+           snakemake.output.ecsv, snakemake.output.wcs, snakemake.params.pars)

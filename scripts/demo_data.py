@@ -1,4 +1,7 @@
-from snakedrizzle.simulate import make_demo
-from snakedrizzle.workflow.jobs import run_stage
+from snakedrizzle.workflow.jobs import run_in_job_server
 
-run_stage(snakemake, make_demo, snakemake.output[0])
+run_in_job_server(snakemake)
+
+from snakedrizzle.simulate import make_demo
+
+make_demo(snakemake.output[0])

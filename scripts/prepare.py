@@ -1,4 +1,8 @@
-from snakedrizzle.workflow.jobs import run_stage
+from snakedrizzle.workflow.jobs import run_in_job_server
+
+run_in_job_server(snakemake)
+
+from snakedrizzle.drizzle.files import prepare_stage
 
 o = snakemake.output
-run_stage(snakemake, "prepare_stage", snakemake.input.exposure, o.static, o.stats, snakemake.params.pars)
+prepare_stage(snakemake.input.exposure, o.static, o.stats, snakemake.params.pars)

@@ -1,4 +1,8 @@
-from snakedrizzle.workflow.jobs import run_stage
+from snakedrizzle.workflow.jobs import run_in_job_server
 
-run_stage(snakemake, "sky_stage", snakemake.input.exposure, list(snakemake.input.stats),
+run_in_job_server(snakemake)
+
+from snakedrizzle.drizzle.files import sky_stage
+
+sky_stage(snakemake.input.exposure, list(snakemake.input.stats),
           snakemake.output[0], snakemake.params.pars)

@@ -1,4 +1,8 @@
-from snakedrizzle.workflow.jobs import run_stage
+from snakedrizzle.workflow.jobs import run_in_job_server
 
-run_stage(snakemake, "combine_static_stage", snakemake.input.exposures, snakemake.input.masks,
-          snakemake.output[0], snakemake.params.pars)
+run_in_job_server(snakemake)
+
+from snakedrizzle.drizzle.files import combine_static_stage
+
+combine_static_stage(snakemake.input.exposures, snakemake.input.masks,
+                     snakemake.output[0], snakemake.params.pars)

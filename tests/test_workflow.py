@@ -63,12 +63,12 @@ def test_nothing_changed_runs_nothing(run):
 
 def test_pixfrac_reruns_only_final(run):
     jobs = planned_jobs(run["work"], {**run["config"], "final_pixfrac": 0.8})
-    assert _rules(jobs) == ["final_drizzle"]
+    assert _rules(jobs) == ["final_drizzle", "preview"]
 
 
 def test_driz_cr_snr_reruns_driz_cr_and_final(run):
     jobs = planned_jobs(run["work"], {**run["config"], "driz_cr_snr": '"4.0 3.5"'})
-    assert _rules(jobs) == ["driz_cr", "final_drizzle"]
+    assert _rules(jobs) == ["crmask_preview", "driz_cr", "final_drizzle", "preview"]
     assert len([j for j in jobs if j[0] == "driz_cr"]) == 6
 
 
@@ -76,8 +76,8 @@ def test_skymethod_reruns_sky_and_what_follows(run):
     # localmin values live in each exposure's statistics file (made by prepare); globalmin adds a
     # sky job per exposure that reads every exposure's statistics.
     jobs = planned_jobs(run["work"], {**run["config"], "skymethod": "globalmin"})
-    assert _rules(jobs) == ["blot", "driz_cr", "driz_separate", "final_drizzle", "median", "prepare", "sky",
-                            "static_mask"]
+    assert _rules(jobs) == ["blot", "crmask_preview", "driz_cr", "driz_separate", "final_drizzle", "median",
+                            "prepare", "preview", "sky", "static_mask"]
     assert len([j for j in jobs if j[0] == "sky"]) == 3
 
 
@@ -103,7 +103,7 @@ def test_adding_an_exposure_runs_per_exposure_stages_for_it_alone(run, small_set
     per_exposure = {"prepare", "driz_separate"}
     assert {w.get("root") for r, w in jobs if r in per_exposure} == {new}
     assert {r for r, _ in jobs if r not in per_exposure} == {"static_mask", "median", "blot", "driz_cr",
-                                                              "final_drizzle"}
+                                                              "final_drizzle", "preview", "crmask_preview"}
     assert len([j for j in jobs if j[0] == "blot"]) == 8
 
 

@@ -109,9 +109,8 @@ def crmask_figure(chips, title):
 def _gray_with_blank():
     from matplotlib import colormaps
 
-    cmap = colormaps["gray"].copy()
-    cmap.set_bad("#3050a0")  # pixels no exposure covered (NaN), unlike any sky value
-    return cmap
+    # pixels no exposure covered (NaN) in a colour unlike any sky value
+    return colormaps["gray"].with_extremes(bad="#3050a0")
 
 
 def save_png(fig, out):
