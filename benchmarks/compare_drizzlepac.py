@@ -125,14 +125,14 @@ def kernel_floor(work, output):
     from drizzle.resample import Drizzle, blot_image
 
     from snakedrizzle import wcs as W
-    from snakedrizzle.drizzle import files as stages
+    from snakedrizzle.drizzle.chips import output_frame
     from snakedrizzle.workflow import params
     from snakedrizzle.io.exposure import read_chip, read_exposure
 
     results = Path(work) / "results" / output
     pars = dict(params.DEFAULTS)
     exps = [read_exposure(p) for p in sorted(glob.glob(str(Path(work) / "inputs" / "*_fl?.fits")))]
-    final = stages.output_frame([e.path for e in exps], pars)
+    final = output_frame([e.path for e in exps], pars)
     median = fits.getdata(results / f"{output}_med.fits").astype(np.float32)
     med_frame = W.frame_from_header(fits.getheader(results / f"{output}_med.fits"))
     total = 0.0

@@ -77,18 +77,17 @@ rule sky:
 
 rule separate_frame:
     # The plane the separate drizzle and the median work in: DrizzlePac's default frame of all
-    # exposures (so intermediates match DrizzlePac's pixel grid), pinned once made. Its only
-    # file input is the first exposure and it sees the others through the input spec, so adding
-    # exposures to a glob does not move the grid and does not re-drizzle the others; delete the
-    # file (or change a driz_sep_* parameter) to recompute it.
+    # exposures (so intermediates match DrizzlePac's pixel grid), pinned once made. It has no
+    # exposure among its inputs and reads them from the config, so adding exposures to a glob
+    # (or naming the same files differently) neither moves the grid nor re-drizzles the others;
+    # delete the file (or change a driz_sep_* parameter) to recompute it.
     input:
-        first=ancient(plan.first_exposure),
+        anchor=ancient(plan.frame_anchor),
         hlets=plan.headerlets,
     output:
         "results/{name}/{name}_sep_frame.fits",
     params:
         pars=plan.pars("separate_frame"),
-        inputs=plan.input_spec,
     threads: 1
     resources:
         mem_mb=300,

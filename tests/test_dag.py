@@ -71,7 +71,11 @@ def test_exposures_in_input_order_with_their_paths(exposures):
     wc = Wildcards(name="prod", root=roots[1])
     assert plan.exposure_path(wc) == os.path.join(str(folder), f"{roots[1]}_flt.fits")
     assert plan.first_exposure(wc).endswith(f"{roots[0]}_flt.fits")
-    assert plan.input_spec(wc) == f"{folder}/*_flt.fits"
+    assert plan.frame_anchor(wc) == []  # the separate frame reads the exposures from the config
+    # the same files spelled another way: the same absolute paths, so the same DAG
+    same = dag.Plan(config(input=f"{folder}/./*_flt.fits,{folder}/../{folder.name}/{roots[0]}_flt.fits"))
+    assert sorted(same.exposure_files("final")) == sorted(plan.exposure_files("prod"))
+    assert dag.exposure_files_of(config(input=f"{folder}/*_flt.fits", output="prod"), "prod") == plan.exposure_files("prod")
     with pytest.raises(ValueError, match="no exposure nothere"):
         plan.exposure("prod", "nothere")
 
@@ -81,7 +85,7 @@ def test_demo_exposures_come_from_the_checkpoint_folder(exposures):
     asked = []
     plan = dag.Plan(config(), demo_inputs=lambda name: asked.append(name) or str(folder))
     assert plan.roots("demo") == roots and asked[0] == "demo"
-    assert plan.input_spec(Wildcards(name="demo")) == "results/demo/inputs/*_fl[tc].fits"
+    assert plan.frame_anchor(Wildcards(name="demo")) == str(folder)
 
 
 def test_per_exposure_and_per_chip_patterns(exposures):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from snakedrizzle.drizzle import files, provenance
+from snakedrizzle.drizzle import files, files_cr, files_final, provenance
 from snakedrizzle.io.exposure import read_exposure
 from snakedrizzle.simulate import make_dataset
 from snakedrizzle.workflow import params
@@ -42,7 +42,7 @@ def _run(paths, out, cr=True, **extra):
         files.sky_stage(p, [stats[k]] + stats[:k] + stats[k + 1:], sky, _pars("sky", **extra))
     crmasks = _cr_masks(paths, roots, statics, skies, out, extra) if cr else {}
     product = str(out / "prod_drz.fits")
-    files.final_drizzle_stage(paths, str(out / "static.fits"), skies, crmasks, product,
+    files_final.final_drizzle_stage(paths, str(out / "static.fits"), skies, crmasks, product,
                               _pars("final_drizzle", **extra))
     return product
 
@@ -56,13 +56,13 @@ def _cr_masks(paths, roots, statics, skies, out, extra):
         p, sm, sky, sci, wht = args
         files.single_drizzle_stage(p, sm, sky, frame, sci, wht, _pars("driz_separate", **extra))
     median = str(out / "med.fits")
-    files.median_stage(paths, scis, whts, skies, median, _pars("median", **extra))
+    files_cr.median_stage(paths, scis, whts, skies, median, _pars("median", **extra))
     crmasks = {}
     for p, root, sky in zip(paths, roots, skies):
         for ver in read_exposure(p).chips:
             blot, mask = str(out / f"{root}_sci{ver}_blt.fits"), str(out / f"{root}_sci{ver}_crmask.fits")
-            files.blot_stage(p, ver, median, sky, blot, _pars("blot", **extra))
-            files.driz_cr_stage(p, ver, blot, sky, mask, _pars("driz_cr", **extra))
+            files_cr.blot_stage(p, ver, median, sky, blot, _pars("blot", **extra))
+            files_cr.driz_cr_stage(p, ver, blot, sky, mask, _pars("driz_cr", **extra))
             crmasks[(root, ver)] = mask
     return crmasks
 
@@ -116,13 +116,13 @@ def test_an_intermediate_made_with_other_parameters_is_reported(product, small, 
     out = tmp_path / "mixed"
     shutil.copytree(Path(product).parent, out)
     root = read_exposure(small[0]).rootname
-    files.driz_cr_stage(small[0], 1, str(out / f"{root}_sci1_blt.fits"), str(out / f"{root}_sky.json"),
+    files_cr.driz_cr_stage(small[0], 1, str(out / f"{root}_sci1_blt.fits"), str(out / f"{root}_sky.json"),
                         str(out / f"{root}_sci1_crmask.fits"), _pars("driz_cr", driz_cr_snr=[5.0, 4.0]))
     crmasks = {p.name: str(p) for p in out.glob("*_crmask.fits")}
     crmasks = {(n.split("_sci")[0], int(n.split("_sci")[1][0])): p for n, p in crmasks.items()}
     skies = [str(out / f"{read_exposure(p).rootname}_sky.json") for p in small]
     with caplog.at_level(logging.WARNING, logger="snakedrizzle"):
-        files.final_drizzle_stage(small, str(out / "static.fits"), skies, crmasks, str(out / "p.fits"),
+        files_final.final_drizzle_stage(small, str(out / "static.fits"), skies, crmasks, str(out / "p.fits"),
                                   _pars("final_drizzle"))
     history = "".join(str(h) for h in fits.getheader(out / "p.fits")["HISTORY"])  # long lines span cards
     assert "param driz_cr_snr = [4.0, 3.5] or [5.0, 4.0] (stage driz_cr; DIFFERS)" in history

@@ -61,6 +61,16 @@ def test_nothing_changed_runs_nothing(run):
     assert planned_jobs(run["work"], run["config"]) == []
 
 
+def test_the_same_files_spelled_differently_run_nothing(run):
+    """The DAG depends on the resolved files, not on how the input names them."""
+    inputs = run["inputs"]
+    files = sorted(str(p) for p in inputs.iterdir())
+    relative = os.path.relpath(inputs, run["work"])
+    for spelling in (f"{inputs}/./*_flt.fits", f"{relative}/*_fl?.fits", f"{inputs}/*q_flt.fits",
+                     ",".join(reversed(files))):
+        assert planned_jobs(run["work"], {**run["config"], "input": spelling}) == [], spelling
+
+
 def test_pixfrac_reruns_only_final(run):
     jobs = planned_jobs(run["work"], {**run["config"], "final_pixfrac": 0.8})
     assert _rules(jobs) == ["final_drizzle", "preview"]

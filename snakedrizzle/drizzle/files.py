@@ -20,9 +20,6 @@ from snakedrizzle.errors import InputError
 from snakedrizzle.io import read_json, write_hdulist, write_image, write_json
 from snakedrizzle.io.exposure import read_chip
 
-__all__ = ["prepare_stage", "combine_static_stage", "sky_stage", "separate_frame_stage", "single_drizzle_stage",
-           "output_frame", "median_stage", "blot_stage", "driz_cr_stage", "crclean_stage", "final_drizzle_stage"]
-
 log = logging.getLogger("snakedrizzle")
 
 
@@ -172,8 +169,3 @@ def wt_scl(value):
     if value is None or str(value).strip().lower() in ("exptime", "expsq", ""):
         return 1.0
     return float(value)
-
-
-# The later stages, importable from here as before.
-from snakedrizzle.drizzle.files_cr import blot_stage, crclean_stage, driz_cr_stage, median_stage  # noqa: E402,F401
-from snakedrizzle.drizzle.files_final import final_drizzle_stage  # noqa: E402,F401

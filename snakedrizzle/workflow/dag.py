@@ -61,6 +61,11 @@ def _read(path, mtime, overrides):
     return read_exposure(path, **dict(overrides))
 
 
+def exposure_files_of(config, name):
+    """The exposure files of product ``name`` as ``config`` names them (inside a job)."""
+    return Plan(config, demo_inputs=lambda n: results(n, "inputs")).exposure_files(name)
+
+
 @functools.lru_cache(maxsize=None)
 def _check_overlapping(exposures):
     """Exposures that overlap none of the others stop the run before any job (a glob that caught
@@ -136,10 +141,12 @@ class Plan:
     def first_exposure(self, wc):
         return self.exposures(wc.name)[0].path
 
-    def input_spec(self, wc):
-        """The product's input as given (a glob stays a glob), or the demo's folder as a glob."""
-        spec = self.products[wc.name]["input"]
-        return spec if spec is not None else results(wc.name, os.path.join("inputs", DEMO_EXPOSURES))
+    def frame_anchor(self, wc):
+        """The separate frame's only file input: the demo's folder (it must exist first), else
+        nothing. The frame is pinned once made, so neither adding exposures nor spelling the
+        same files differently remakes it; its job reads the exposures from the config
+        (:func:`exposure_files_of`)."""
+        return self._demo_inputs(wc.name) if self.products[wc.name]["input"] is None else []
 
     def per_exposure(self, pattern):
         """Input function: ``pattern`` (with {name}, {root}) over the product's exposures."""
