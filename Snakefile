@@ -24,19 +24,25 @@ include: "rules/report.smk"
 # a conda env or container, run their script in their own process.
 from snakedrizzle.workflow import jobserver
 
-if jobserver.wanted(workflow):
-    _server = []
+_server = []
 
-    onstart:
+
+onstart:
+    if jobserver.wanted(workflow):
         _server.append(jobserver.start())
 
-    onsuccess:
-        while _server:
-            jobserver.stop(_server.pop(), workflow)
 
-    onerror:
-        while _server:
-            jobserver.stop(_server.pop(), workflow)
+onsuccess:
+    while _server:
+        jobserver.stop(_server.pop(), workflow)
+    # A run ends by naming what it made (the console, not only the log).
+    for product in plan.finished_products():
+        print(f"snakedrizzle: product {product}")
+
+
+onerror:
+    while _server:
+        jobserver.stop(_server.pop(), workflow)
 
 
 rule all:

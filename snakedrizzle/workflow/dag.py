@@ -234,6 +234,15 @@ class Plan:
                     targets += [results(name, f"{r}_crclean.fits") for r in self.roots(name)]
         return targets
 
+    def finished_products(self):
+        """Absolute paths of the products (and shifts tables) that exist, for the end of a run."""
+        made = []
+        for name in self.products:
+            made.append(self.product_file(name))
+            if self.params(name)["align"]:
+                made.append(aligned(name, f"{name}_shifts.ecsv"))
+        return [os.path.abspath(p) for p in made if os.path.exists(p)]
+
     # ---- threads -------------------------------------------------------------------------------
 
     def threads(self, wc):
