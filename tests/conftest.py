@@ -61,3 +61,13 @@ def small_set(tmp_path_factory):
     for p in inputs.iterdir():
         os.chmod(p, 0o444)  # read-only, like archive data: any write attempt fails loudly
     return {"data": data, "inputs": inputs, "spare": Path(data.paths[3])}
+
+
+@pytest.fixture
+def good_file(small_set, tmp_path):
+    """A writable copy of one exposure of the small set, for tests that break it."""
+    src = sorted(small_set["inputs"].iterdir())[0]
+    dst = tmp_path / src.name
+    shutil.copy(src, dst)
+    dst.chmod(0o644)
+    return dst

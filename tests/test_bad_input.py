@@ -12,15 +12,6 @@ from snakedrizzle.io.exposure import read_exposure
 from snakedrizzle.io.inputs import resolve_inputs
 
 
-@pytest.fixture
-def good_file(small_set, tmp_path):
-    src = sorted(small_set["inputs"].iterdir())[0]
-    dst = tmp_path / src.name
-    shutil.copy(src, dst)
-    dst.chmod(0o644)
-    return dst
-
-
 def _edit(path, func):
     with fits.open(path, mode="update") as hdul:
         func(hdul)

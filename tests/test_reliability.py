@@ -1,7 +1,6 @@
 """Reliability (issue 11): broken chip WCSs are caught when an exposure is read, products honour
 the umask, and a killed writer's temporary file is removed when the product is rebuilt."""
 import os
-import shutil
 import stat
 
 import numpy as np
@@ -11,15 +10,6 @@ from astropy.io import fits
 from snakedrizzle.errors import InputError
 from snakedrizzle.io.exposure import read_exposure
 from snakedrizzle.io.fitsio import write_image
-
-
-@pytest.fixture
-def good_file(small_set, tmp_path):
-    src = sorted(small_set["inputs"].iterdir())[0]
-    dst = tmp_path / src.name
-    shutil.copy(src, dst)
-    dst.chmod(0o644)
-    return dst
 
 
 def _set(path, ver, **cards):
