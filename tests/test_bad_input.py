@@ -2,7 +2,6 @@
 half-written product."""
 import shutil
 
-import numpy as np
 import pytest
 from astropy.io import fits
 
