@@ -335,9 +335,9 @@ def submit(script, job):
             _send(sock, {"script": script, "argv": sys.argv, "cwd": os.getcwd(), "env": dict(os.environ),
                          "job": job})
             if _recv(sock) != "started":
-                return None
+                return _no_server(address)
         except OSError:
-            return None
+            return _no_server(address)
         stopped = []
 
         def stop_worker(signum, _frame):  # Snakemake stops a job by signalling its process
@@ -352,6 +352,20 @@ def submit(script, job):
         except OSError:
             answer = None
     return _job_status(answer, stopped)
+
+
+def _no_server(address):
+    """No server took the job: run it in this process (None), unless the Snakemake process that
+    started the server (its pid is in the address) is gone. Then the run was killed and this job's
+    process, orphaned while it started up, must not go on to write its products (status 1)."""
+    try:
+        os.kill(int(address.split("-")[2]), 0)
+    except ProcessLookupError:
+        print("snakedrizzle: the Snakemake process of this job is gone; not running it", file=sys.stderr)
+        return 1
+    except (ValueError, IndexError, OSError):
+        pass
+    return None
 
 
 def _job_status(answer, stopped):
