@@ -89,7 +89,8 @@ def run(targets=(), config=None, workdir=".", cores=1, dryrun=False):
             workflow = api.workflow(resource_settings=ResourceSettings(cores=cores),
                                     config_settings=ConfigSettings(config=dict(config or {})),
                                     snakefile=snakefile(), workdir=workdir)
-            dag = workflow.dag(DAGSettings(targets=set(map(str, targets))))
+            # Jobs a killed earlier call left unfinished are redone, as the profiles do.
+            dag = workflow.dag(DAGSettings(targets=set(map(str, targets)), force_incomplete=True))
             dag.execute_workflow(executor="dryrun" if dryrun else "local", execution_settings=ExecutionSettings())
     except Exception as exc:
         _raise_bad_input(workdir, started)
