@@ -19,7 +19,7 @@ rule align_catalog:
         region=plan.align_region,
     threads: 1
     resources:
-        mem_mb=dag.mem_for(3),
+        mem_mb=dag.mem_for(1.5, base=250),
         runtime=dag.minutes_for(10),
     log:
         "logs/{name}/align_catalog/{root}_sci{chip}.log",
@@ -43,7 +43,7 @@ rule align_refcat:
         first_catalogs=plan.align_first_catalogs,
     threads: 1
     resources:
-        mem_mb=dag.mem_for(3),
+        mem_mb=dag.mem_for(0.8, base=200),
         runtime=dag.minutes_for(10),
     log:
         "logs/{name}/align_refcat/align_refcat.log",
@@ -71,7 +71,7 @@ rule align_fit:
         is_reference=plan.align_is_reference,
     threads: 1
     resources:
-        mem_mb=dag.mem_for(2),
+        mem_mb=dag.mem_for(1.1, base=220),
         runtime=dag.minutes_for(10),
     log:
         "logs/{name}/align_fit/{root}.log",
@@ -154,7 +154,7 @@ rule align_shifts:
         pars=plan.pars("align_shifts"),
     threads: 1
     resources:
-        mem_mb=500,
+        mem_mb=250,
         runtime=dag.minutes_for(5),
     log:
         "logs/{name}/align_shifts/align_shifts.log",

@@ -18,7 +18,7 @@ rule prepare:
         pars=plan.pars("prepare"),
     threads: 1
     resources:
-        mem_mb=dag.mem_for(3),
+        mem_mb=dag.mem_for(1.6, base=150),
         runtime=dag.minutes_for(10),
     log:
         "logs/{name}/prepare/{root}.log",
@@ -40,7 +40,7 @@ rule static_mask:
         pars=plan.pars("static"),
     threads: 1
     resources:
-        mem_mb=dag.mem_for(2),
+        mem_mb=dag.mem_for(1, base=150, of="masks"),
         runtime=dag.minutes_for(10),
     log:
         "logs/{name}/static_mask/static_mask.log",
@@ -90,7 +90,7 @@ rule separate_frame:
         pars=plan.pars("separate_frame"),
     threads: 1
     resources:
-        mem_mb=300,
+        mem_mb=150,
         runtime=dag.minutes_for(5),
     log:
         "logs/{name}/separate_frame/separate_frame.log",
@@ -116,7 +116,7 @@ rule driz_separate:
         pars=plan.pars("driz_separate"),
     threads: 1
     resources:
-        mem_mb=dag.mem_for(6),
+        mem_mb=dag.mem_for(2.5, base=150),
         runtime=dag.minutes_for(20),
     log:
         "logs/{name}/driz_separate/{root}.log",
@@ -140,7 +140,7 @@ rule median:
         pars=plan.pars("median"),
     threads: plan.threads
     resources:
-        mem_mb=1200,
+        mem_mb=dag.median_mem(plan),
         runtime=dag.minutes_for(30),
     log:
         "logs/{name}/median/median.log",
@@ -164,7 +164,7 @@ rule blot:
         pars=plan.pars("blot"),
     threads: 1
     resources:
-        mem_mb=dag.mem_for(2),
+        mem_mb=dag.mem_for(1.5, base=150),
         runtime=dag.minutes_for(20),
     log:
         "logs/{name}/blot/{root}_sci{chip}.log",
@@ -187,7 +187,7 @@ rule driz_cr:
         pars=plan.pars("driz_cr"),
     threads: 1
     resources:
-        mem_mb=dag.mem_for(3),
+        mem_mb=dag.mem_for(1.8, base=150),
         runtime=dag.minutes_for(20),
     log:
         "logs/{name}/driz_cr/{root}_sci{chip}.log",
@@ -236,7 +236,7 @@ rule final_drizzle:
         pars=plan.pars("final_drizzle"),
     threads: plan.threads
     resources:
-        mem_mb=dag.mem_for(1.5, base=1000),
+        mem_mb=dag.final_drizzle_mem(plan),
         runtime=dag.minutes_for(30),
     log:
         "logs/{name}/final_drizzle/final_drizzle_{suffix}.log",

@@ -6,6 +6,9 @@
 checkpoint demo_data:
     output:
         directory("results/{name}/inputs"),
+    resources:
+        mem_mb=200,
+        runtime=5,
     log:
         "logs/{name}/demo_data/demo_data.log",
     benchmark:

@@ -15,7 +15,7 @@ rule preview:
         ),
     threads: 1
     resources:
-        mem_mb=dag.mem_for(3),
+        mem_mb=dag.mem_for(0.7, base=270),
         runtime=dag.minutes_for(5),
     log:
         "logs/{name}/preview/preview_{suffix}.log",
@@ -41,7 +41,7 @@ rule crmask_preview:
         ),
     threads: 1
     resources:
-        mem_mb=dag.mem_for(3),
+        mem_mb=dag.mem_for(0.5, base=220),
         runtime=dag.minutes_for(5),
     log:
         "logs/{name}/crmask_preview/{root}.log",

@@ -17,6 +17,8 @@ from snakedrizzle.io.exposure import read_exposure
 from snakedrizzle.io.inputs import resolve_inputs
 from snakedrizzle.wcs.groups import check_overlapping, exposure_cap
 from snakedrizzle.workflow import params as sdparams
+# The rules' resources (mem_mb, runtime), offered here where the rules find everything else.
+from snakedrizzle.workflow.resources import final_drizzle_mem, input_mb, median_mem, mem_for, minutes_for  # noqa: F401
 
 DEMO = "demo"
 PARAM_NAMES = frozenset(sdparams.DEFAULTS)
@@ -373,18 +375,3 @@ def local_cores(workflow):
         return workflow.cores
     except Exception:  # snakemake's WorkflowError when no --cores was given
         return None
-
-
-def input_mb(input):
-    return sum(os.path.getsize(f) for f in input if os.path.exists(f)) / 2**20
-
-
-def mem_for(factor, base=300):
-    """resources: mem_mb from the size of the files a job reads (measured peaks are a few times
-    the input size: float32 copies, masks and pixel maps)."""
-    return lambda wc, input: int(base + factor * input_mb(input))
-
-
-def minutes_for(base):
-    """resources: runtime (minutes) from the size of the files a job reads, generously."""
-    return lambda wc, input: int(base + input_mb(input) / 50)
