@@ -1,6 +1,6 @@
 """HAP's AstroDrizzle parameter sets: which set a product gets, its values, and user overrides.
 
-The values are data, in ``snakedrizzle/hap/parsets/`` (package data, shipped in the wheel):
+The values are data, in ``snakedrizzle/hap/parameter_sets/`` (package data, shipped in the wheel):
 
 ``common.yaml``
     ``hap_common``: every AstroDrizzle parameter HAP sets, with the value most of HAP's sets share;
@@ -51,7 +51,7 @@ from snakedrizzle.errors import InputError
 from snakedrizzle.workflow import config as _config
 from snakedrizzle.workflow.params import ALIGN_DEFAULTS, DEFAULTS
 
-DATA_DIR = Path(__file__).resolve().parent / "parsets"
+DATA_DIR = Path(__file__).resolve().parent / "parameter_sets"
 MODES = ("svm", "mvm", "pipeline")
 LEVELS = ("exposure", "filter", "total")
 LEVEL_ALIASES = {"layer": "filter"}
