@@ -52,11 +52,64 @@ rule static_mask:
         "../scripts/static_mask.py"
 
 
+rule sky_pair:
+    # Sky matching (match, globalmin+match): each exposure's sky inside the overlap of two
+    # exposures whose footprints can overlap; one job per pair (rootnames in sorted order), so a
+    # new exposure adds only its own pairs.
+    input:
+        exposures=plan.sky_pair_exposures,
+        static=plan.sky_pair_static,
+        hlets=plan.sky_pair_headerlets,
+    output:
+        "results/{name}/skypair/{root}/{other}_skypair.json",
+    wildcard_constraints:
+        other=ROOTNAME_PATTERN,
+    params:
+        pars=plan.pars("sky_pair"),
+    threads: 1
+    resources:
+        mem_mb=dag.mem_for(2.5, base=200),
+        runtime=dag.minutes_for(10),
+    log:
+        "logs/{name}/sky_pair/{root}/{other}.log",
+    benchmark:
+        "logs/{name}/sky_pair/{root}/{other}.benchmark.tsv"
+    conda:
+        "../envs/snakedrizzle.yaml"
+    script:
+        "../scripts/sky_pair.py"
+
+
+rule sky_match:
+    # The least-squares solve of every exposure's sky from all pair files (small; seconds).
+    input:
+        pairs=plan.sky_pair_files,
+        stats=plan.per_exposure("results/{name}/{root}_skystats.json"),
+    output:
+        "results/{name}/{name}_skymatch.json",
+    params:
+        pars=plan.pars("sky_match"),
+    threads: 1
+    resources:
+        mem_mb=200,
+        runtime=dag.minutes_for(5),
+    log:
+        "logs/{name}/sky_match/sky_match.log",
+    benchmark:
+        "logs/{name}/sky_match/sky_match.benchmark.tsv"
+    conda:
+        "../envs/snakedrizzle.yaml"
+    script:
+        "../scripts/sky_match.py"
+
+
 rule sky:
-    # Only for the methods that compare exposures (globalmin, match).
+    # Only for the methods that compare exposures (globalmin, match): MDRIZSKY per chip from
+    # every exposure's statistics (globalmin) or from the sky-matching solve.
     input:
         exposure=plan.exposure_path,
         stats=plan.stats_for_sky,
+        solve=plan.sky_solve,
     output:
         "results/{name}/{root}_sky.json",
     params:
@@ -230,10 +283,12 @@ rule final_drizzle:
         crmasks=plan.crmasks,
         refimage=plan.final_refimage,
         hlets=plan.headerlets,
+        ivm=plan.ivm_files,
     output:
         "results/{name}/{name}_{suffix}.fits",
     params:
         pars=plan.pars("final_drizzle"),
+        ivm=plan.ivm_sources,
     threads: plan.threads
     resources:
         mem_mb=dag.final_drizzle_mem(plan),

@@ -15,4 +15,4 @@ for path in i.crmasks:
         crmasks[(m[1], int(m[2]))] = path
 final_drizzle_stage(list(i.exposures), i.static, list(i.sky), crmasks,
                     snakemake.output[0], snakemake.params.pars, workers=snakemake.threads,
-                    headerlets=headerlets_by_root(snakemake.input.hlets))
+                    headerlets=headerlets_by_root(snakemake.input.hlets), ivm_sources=snakemake.params.ivm)

@@ -64,20 +64,23 @@ def final_weight(wht_type, mask, exptime, err=None, ivm=None):
             w = np.where((err > 0) & np.isfinite(err), (exptime / err) ** 2, 0.0) * mask
         return w.astype(np.float32)
     if wht_type == "IVM" and ivm is not None:
-        return (np.nan_to_num(ivm) * mask).astype(np.float32)
+        # a non-finite IVM (a flat or variance of 0 in a reference file) carries no weight
+        return np.where(np.isfinite(ivm), ivm, 0.0).astype(np.float32) * mask
     mask *= np.float32(exptime)
     return mask
 
 
 def final_wt_scl(wht_type, wt_scl, exptime, pix_ratio):
     """The weight scale of the final drizzle: a number given by the user, else what the weight
-    type implies ('exptime'/'expsq' resolve to 1: the weights already hold EXPTIME)."""
+    type implies ('exptime'/'expsq' resolve to 1: the weights already hold EXPTIME). IVM weights
+    always take EXPTIME²/pix_ratio⁴ (the IVM is per electron²; DrizzlePac sets this scale
+    whatever ``final_wt_scl`` says)."""
+    if wht_type == "IVM":
+        return exptime ** 2 / pix_ratio ** 4
     if wt_scl not in (None, "exptime", "expsq", ""):
         return float(wt_scl)
     if wht_type == "ERR":
         return 1.0 / pix_ratio ** 4
-    if wht_type == "IVM":
-        return exptime ** 2 / pix_ratio ** 4
     return 1.0
 
 

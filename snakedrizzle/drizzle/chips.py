@@ -14,21 +14,24 @@ from snakedrizzle.io.exposure import read_chip, read_exposure, rootname_of
 
 
 def open_exposure(path, pars):
+    """The exposure with the stage's instrument overrides; only the chips of ``group`` (every
+    stage that reads chips has it among its parameters)."""
     return read_exposure(path, exptime=pars.get("exptime"), gain=pars.get("gain"),
-                         rdnoise=pars.get("rdnoise"))
+                         rdnoise=pars.get("rdnoise"), group=pars.get("group"))
 
 
 @functools.lru_cache(maxsize=64)
-def _cached_wcs(path, ver, coeffs, headerlet, mtimes):
-    return W.chip_wcs(path, ver, coeffs, headerlet=headerlet)
+def _cached_wcs(path, ver, coeffs, headerlet, wcskey, mtimes):
+    return W.chip_wcs(path, ver, coeffs, headerlet=headerlet, wcskey=wcskey)
 
 
 def chip_wcs(path, ver, pars, headerlets=None):
     """A chip's full-distortion WCS (read once per process): the aligned one from the exposure's
-    headerlet when ``headerlets`` ({rootname: headerlet file}, from the align stages) has one."""
+    headerlet when ``headerlets`` ({rootname: headerlet file}, from the align stages) has one,
+    else the alternate WCS ``wcskey`` names (blank: the primary)."""
     hlet = (headerlets or {}).get(rootname_of(path)[0])
     mtimes = tuple(os.path.getmtime(f) for f in (path, hlet) if f)
-    return _cached_wcs(path, int(ver), bool(pars["coeffs"]), hlet, mtimes)
+    return _cached_wcs(path, int(ver), bool(pars["coeffs"]), hlet, pars.get("wcskey") or "", mtimes)
 
 
 def exposure_wcss(exp, pars, headerlets=None):

@@ -75,19 +75,28 @@ def combine_static_stage(exposure_paths, mask_files, out, pars):
     write_hdulist(fits.HDUList(hdus), out)
 
 
-def sky_stage(exposure_path, stats_files, out, pars):
-    """MDRIZSKY per chip of one exposure from the statistics of every exposure of the product
-    (``stats_files``: its own first), for the methods that compare exposures (globalmin, match)."""
+def sky_stage(exposure_path, stats_files, out, pars, solve_file=None):
+    """MDRIZSKY per chip of one exposure for the methods that compare exposures: from the
+    statistics of every exposure of the product (``stats_files``: its own first) for globalmin,
+    from the sky-matching solve (``solve_file``, ``files_sky.sky_match_stage``) for match and
+    globalmin+match."""
     exp = open_exposure(exposure_path, pars)
     own = read_json(stats_files[0])["chips"]
     pool = [c for f in stats_files for c in read_json(f)["chips"].values()]
-    write_json(out, {"rootname": exp.rootname, **_sky_record(exp, own, pool, pars),
-                     "params": provenance.record("sky", pars, [provenance.gather(stats_files)])})
+    matched, carried = None, list(stats_files)
+    if solve_file:
+        matched = read_json(solve_file)["skies"].get(exp.rootname)
+        if matched is None:
+            raise InputError(solve_file, f"no matched sky for {exp.rootname}")
+        carried.append(solve_file)
+    write_json(out, {"rootname": exp.rootname, **_sky_record(exp, own, pool, pars, matched),
+                     "params": provenance.record("sky", pars, [provenance.gather(carried)])})
 
 
-def _sky_record(exp, own, pool, pars):
+def _sky_record(exp, own, pool, pars, matched=None):
     """{'method', 'mdrizsky', 'subtracted'} of one exposure: from a ``skyfile``, from the
-    ``skyuser`` header keyword (not subtracted), or measured (``sky.sky_values``)."""
+    ``skyuser`` header keyword (not subtracted), or measured (``sky.sky_values``; ``matched``:
+    the exposure's sky from sky matching)."""
     sky = {str(v): 0.0 for v in exp.chips}
     subtract = bool(pars["skysub"])
     if pars["skyfile"]:
@@ -104,7 +113,7 @@ def _sky_record(exp, own, pool, pars):
                 raise InputError(exp.path, f"skyuser keyword {pars['skyuser']} not in the SCI header")
             sky = {str(v): float(fits.getheader(exp.path, ("SCI", v)).get(pars["skyuser"], 0.0)) for v in exp.chips}
     else:
-        sky = skymod.sky_values(own, pool, pars["skymethod"], name=exp.rootname)
+        sky = skymod.sky_values(own, pool, pars["skymethod"], name=exp.rootname, matched=matched)
     return {"method": pars["skymethod"], "mdrizsky": sky,
             "subtracted": {k: (v if subtract else 0.0) for k, v in sky.items()}}
 

@@ -58,13 +58,27 @@ def median_stage(exposure_paths, sci_files, wht_files, sky_files, out, pars, wor
                                 [(x - gx0, y - gy0) for x, y in zip(x0s, y0s)], (ny, nx), pars,
                                 readnoise=[e.rdnoise for e in exps], exptime=[e.exptime for e in exps],
                                 background=background, names=[os.path.basename(e.path) for e in exps],
-                                workers=workers)
+                                workers=workers, threshold_scale=[threshold_scale(e, pars) for e in exps])
     hdr = W.frame_to_header(frame)
     hdr["BUNIT"] = "ELECTRONS/S"
     hdr["WINX0"], hdr["WINY0"] = gx0, gy0
     provenance.stamp(hdr, "median", pars, [provenance.of_header(h) for h in headers]
                      + [provenance.gather(sky_files)])
     write_image(out, result, hdr)
+
+
+def threshold_scale(exp, pars):
+    """What converts combine_lthresh/hthresh to the units the median compares them in. With
+    proc_unit=native they are in the exposure's units and are converted to electrons as
+    DrizzlePac converts them (x gain for counts, x EXPTIME for per-second data; DrizzlePac
+    applies each exposure's factor to the running value, compounding them over the exposures,
+    here each exposure gets its own); with proc_unit=electrons they are used as given. The
+    single images are e-/s either way, as in DrizzlePac: ACS and WFC3/UVIS (electrons) are
+    unaffected, WFC3/IR (electrons/s) thresholds grow by EXPTIME under native."""
+    if pars.get("proc_unit", "native") != "native":
+        return 1.0
+    unit = exp.bunit.strip().lower()
+    return (exp.gain if unit.startswith("counts") else 1.0) * (exp.exptime if unit.endswith("/s") else 1.0)
 
 
 def blot_stage(exposure_path, ver, median_file, sky_file, out, pars, headerlets=None):

@@ -6,7 +6,7 @@ import numpy as np
 from astropy.io import fits
 
 from snakedrizzle import wcs as W
-from snakedrizzle.drizzle import adrizzle, product, provenance
+from snakedrizzle.drizzle import adrizzle, ivm, product, provenance
 from snakedrizzle.drizzle.chips import chip_inputs, chip_wcs, exposure_wcss, open_exposure, output_frame
 from snakedrizzle.errors import InputError
 from snakedrizzle.io import read_json, write_hdulist
@@ -15,13 +15,14 @@ log = logging.getLogger("snakedrizzle")
 
 
 def final_drizzle_stage(exposure_paths, static_file, sky_files, crmask_files, out, pars, workers=1,
-                        headerlets=None):
+                        headerlets=None, ivm_sources=None):
     """The product. ``crmask_files`` maps (rootname, extver) to a CR mask file (or is empty).
-    ``workers`` > 1 drizzles horizontal strips of the output in that many processes (same bits)."""
-    if pars["final_wht_type"] == "IVM":
-        raise InputError("final_wht_type", "IVM weighting is not supported yet (no IVM files or "
-                         "flat/dark reference files are read); use EXP or ERR")
+    ``workers`` > 1 drizzles horizontal strips of the output in that many processes (same bits).
+    ``ivm_sources`` ({rootname: ivm.sources(...)}, final_wht_type=IVM): what each exposure's IVM
+    is read or made from; an exposure missing there gets its sources found now."""
     exps = [open_exposure(p, pars) for p in exposure_paths]
+    if pars["final_wht_type"] == "IVM":
+        ivm_sources = {e.rootname: (ivm_sources or {}).get(e.rootname) or ivm.sources(e) for e in exps}
     frame = output_frame(exposure_paths, pars, "final_", headerlets)
     # What made the intermediates (each carries its stage's parameters and its inputs').
     made_of = [f for f in [static_file, *sky_files, *crmask_files.values(), *(headerlets or {}).values()] if f]
@@ -29,7 +30,8 @@ def final_drizzle_stage(exposure_paths, static_file, sky_files, crmask_files, ou
     for exp in exps:
         if not adrizzle.reaches_frame(exposure_wcss(exp, pars, headerlets), exp.shapes, frame):
             raise InputError(exp.path, "does not overlap the output frame: nothing of it would be drizzled")
-    chips, records, skies = _plan(exps, sky_files, static_file, crmask_files, frame, pars, headerlets)
+    chips, records, skies = _plan(exps, sky_files, static_file, crmask_files, frame, pars, headerlets,
+                                  ivm_sources or {})
     bad = _unusable(records)
     if len(bad) == len(exps):
         raise InputError(", ".join(exposure_paths), "no exposure has a usable pixel (all NaN or flagged)")
@@ -46,7 +48,7 @@ def final_drizzle_stage(exposure_paths, static_file, sky_files, crmask_files, ou
     _write_product(out, used, records, skies, frame, sci, wht, ctx, pars, headerlets, params)
 
 
-def _plan(exps, sky_files, static_file, crmask_files, frame, pars, headerlets):
+def _plan(exps, sky_files, static_file, crmask_files, frame, pars, headerlets, ivm_sources):
     """(DrizzleChip per chip, header record per chip, {(rootname, extver): MDRIZSKY})."""
     chips, records, skies = [], [], {}
     for exp, sky_file in zip(exps, sky_files):
@@ -56,7 +58,10 @@ def _plan(exps, sky_files, static_file, crmask_files, frame, pars, headerlets):
             pix_ratio = W.frame_pscale(frame) / W.linear_pscale(w)
             wt_scl = adrizzle.final_wt_scl(pars["final_wht_type"], pars["final_wt_scl"], exp.exptime, pix_ratio)
             crmask = crmask_files.get((exp.rootname, ver))
-            read = _final_reader(exp, ver, pars, static_file, crmask, np.float32(sky["subtracted"][str(ver)]))
+            source = ivm_sources.get(exp.rootname)
+            weight = _ivm_weight(source, exp, ver, float(sky["mdrizsky"][str(ver)])) if source else None
+            read = _final_reader(exp, ver, pars, static_file, crmask, np.float32(sky["subtracted"][str(ver)]),
+                                 weight)
             chips.append(adrizzle.DrizzleChip(w, shape, exp.exptime, read, exp.in_units, wt_scl))
             skies[(exp.rootname, ver)] = float(sky["mdrizsky"][str(ver)])
             records.append({"path": exp.path, "rootname": exp.rootname, "extver": ver, "exptime": exp.exptime,
@@ -75,11 +80,18 @@ def _unusable(records):
     return sorted(root for root in roots if not any(r["usable"] for r in records if r["rootname"] == root))
 
 
-def _final_reader(exp, ver, pars, static_file, crmask, subtracted):
+def _ivm_weight(source, exp, ver, mdrizsky):
+    """Reader of a chip's IVM rows. The IVM's sky term is MDRIZSKY, the sky DrizzlePac counts as
+    subtracted, even when skysub left the data as they were."""
+    return lambda r0, r1: ivm.read_ivm(source, exp, ver, mdrizsky, rows=(r0, r1))
+
+
+def _final_reader(exp, ver, pars, static_file, crmask, subtracted, read_ivm=None):
     def read(r0, r1):
         good, chip = chip_inputs(exp, ver, pars, pars["final_bits"], static_file, crmask, rows=(r0, r1),
                                  with_err=pars["final_wht_type"] == "ERR")
-        weight = adrizzle.final_weight(pars["final_wht_type"], good, exp.exptime, err=chip.err)
+        weight = adrizzle.final_weight(pars["final_wht_type"], good, exp.exptime, err=chip.err,
+                                       ivm=read_ivm(r0, r1) if read_ivm else None)
         chip.sci -= subtracted
         return chip.sci, weight
     return read

@@ -125,12 +125,13 @@ def combine_stack(stack, weights, params, readnoise, exptime, background):
 
 
 def median_combine(images, weights, offsets, shape, pars, *, readnoise, exptime, background,
-                   names=None, workers=1):
+                   names=None, workers=1, threshold_scale=None):
     """The combination (``pars['combine_type']`` and the other ``combine_*``/``median_newmasks``
     parameters) of ``images`` with their ``weights``, image k placed at 0-based ``offsets[k]``
     = (x0, y0) in an output of ``shape`` (ny, nx). Images and weights are 2-D arrays or objects
     with ``shape`` and row slicing (``[a0:a1]``) that read on demand. ``readnoise``, ``exptime``
-    and ``background`` (electrons) are per image.
+    and ``background`` (electrons) are per image; ``threshold_scale`` (per image, default 1)
+    multiplies ``combine_lthresh``/``combine_hthresh`` (``proc_unit``'s conversion to electrons).
 
     An image with no positive weight (an exposure with no usable pixel: all NaN, all flagged)
     would enter the median as zeros: it is left out, with a warning naming it (``names``). Rows
@@ -149,7 +150,8 @@ def median_combine(images, weights, offsets, shape, pars, *, readnoise, exptime,
     sub = dict(images=[images[k] for k in keep], weights=[weights[k] for k in keep],
                offsets=[offsets[k] for k in keep], wht_means=[means[k] for k in keep],
                readnoise=[readnoise[k] for k in keep], exptime=[exptime[k] for k in keep],
-               background=[background[k] for k in keep])
+               background=[background[k] for k in keep],
+               threshold_scale=[(threshold_scale or [1.0] * len(images))[k] for k in keep])
     run_strips(row_strips(ny, workers), lambda r0, r1: _combine_rows(sub, shape, pars, result, r0, r1))
     return result
 
@@ -167,8 +169,10 @@ def _combine_rows(sub, shape, pars, result, first_row, end_row):
     grow = int(pars["combine_grow"]) if "minmed" in pars["combine_type"] else 0
     rows = _rows_per_block(n, nx, pars["combine_bufsize"], grow)
     lt, ht = pars.get("combine_lthresh"), pars.get("combine_hthresh")
-    block_pars = dict(pars, wht_means=sub["wht_means"], grow=grow, lthresh=None if lt is None else [lt] * n,
-                      hthresh=None if ht is None else [ht] * n)
+    scale = sub["threshold_scale"]
+    block_pars = dict(pars, wht_means=sub["wht_means"], grow=grow,
+                      lthresh=None if lt is None else [lt * f for f in scale],
+                      hthresh=None if ht is None else [ht * f for f in scale])
     for r0 in range(first_row, end_row, rows):
         r1 = min(r0 + rows, end_row)
         e0, e1 = max(r0 - grow, 0), min(r1 + grow, ny)  # overlap rows so 'grow' sees neighbours

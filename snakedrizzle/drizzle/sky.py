@@ -10,6 +10,7 @@ from snakedrizzle.drizzle.stats import clipped_stats, histogram_mode
 log = logging.getLogger("snakedrizzle")
 
 METHODS = ("localmin", "globalmin", "match", "globalmin+match")
+MATCH_METHODS = ("match", "globalmin+match")
 
 
 def local_sky(pars):
@@ -22,19 +23,25 @@ def local_sky(pars):
 def chip_sky(sci, good, skystat="median", skywidth=0.1, skylower=None, skyupper=None,
              skyclip=5, skylsigma=4.0, skyusigma=4.0):
     """Sky of one chip in its data units, from the ``good`` pixels; None if none is usable."""
-    values = sci[good]
+    return sky_statistic(sci[good], skystat, skywidth, skylower, skyupper, skyclip, skylsigma, skyusigma)[0]
+
+
+def sky_statistic(values, skystat="median", skywidth=0.1, skylower=None, skyupper=None,
+                  skyclip=5, skylsigma=4.0, skyusigma=4.0):
+    """(sky, number of pixels inside the final clip limits) of ``values``; (None, 0) if fewer
+    than two pixels or none survives the clipping. The count weighs a sky in sky matching."""
     if values.size < 2:
-        return None
+        return None, 0
     try:
         stats = clipped_stats(values, skylower, skyupper, skyclip, skylsigma, skyusigma)
     except ValueError:
-        return None
+        return None, 0
     if skystat == "mean":
-        return stats.mean
-    if skystat == "mode":
-        return histogram_mode(values[(values >= stats.lower) & (values <= stats.upper)], stats, skywidth)[0]
+        return stats.mean, stats.npix
     inside = values[(values >= stats.lower) & (values <= stats.upper)]
-    return float(np.median(inside))
+    if skystat == "mode":
+        return histogram_mode(inside, stats, skywidth)[0], stats.npix
+    return float(np.median(inside)), stats.npix
 
 
 def to_brightness(value, pscale, exptime, in_units):
@@ -73,16 +80,19 @@ def parse_skyfile(path):
     return values, applied
 
 
-def sky_values(own, pool, method="localmin", name="exposure"):
+def sky_values(own, pool, method="localmin", name="exposure", matched=None):
     """AstroDrizzle's measured sky (MDRIZSKY) of one exposure, {chip: value in the chip's data
     units}. ``own``: {chip: statistics} of the exposure (dicts with value, pscale, exptime,
     in_units, as ``minimum_sky`` takes); ``pool``: the statistics of every exposure of the
-    product, for the global methods. 'match' needs image overlaps and falls back to globalmin
-    (logged), as AstroDrizzle does when matching fails; with no usable sky anywhere the sky is 0
-    (logged, naming ``name``)."""
-    if method not in ("localmin", "globalmin"):
-        log.warning("skymethod=%s: sky matching is not implemented; using globalmin", method)
-    b = minimum_sky(list(own.values()) if method == "localmin" else pool)
+    product, for globalmin. For 'match' and 'globalmin+match', ``matched`` is the exposure's sky
+    in brightness units from the sky-matching solve (``skymatch.solve_skies``). With no usable sky
+    anywhere the sky is 0 (logged, naming ``name``)."""
+    if method in MATCH_METHODS:
+        if matched is None:
+            raise ValueError(f"skymethod={method} needs the sky-matching solution for {name}")
+        b = matched
+    else:
+        b = minimum_sky(list(own.values()) if method == "localmin" else pool)
     if b is None:
         log.warning("%s: no usable sky pixels; sky set to 0", name)
         b = 0.0

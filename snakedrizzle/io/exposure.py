@@ -59,6 +59,33 @@ class Exposure:
         return 0
 
 
+def select_group(path, hdul, group):
+    """The EXTVERs of the SCI extensions AstroDrizzle's ``group`` names, as DrizzlePac reads it:
+    a comma list of extension *numbers* (HDU indices: '1,4' is SCI,1 and SCI,2 of an ACS/WFC
+    file), or one 'sci,<extver>' pair; an integer is one extension number. InputError naming
+    the file when an extension is missing or is not a SCI extension."""
+    items = [t.strip() for t in str(group).split(",") if t.strip()]
+    if len(items) == 2 and items[0].isalpha():
+        pairs = [(items[0].upper(), items[1])]
+    else:
+        pairs = []
+        for item in items:
+            if not item.isdigit():
+                raise InputError(path, f"group={group!r}: expected extension numbers such as '1,4' "
+                                 "or one 'sci,<extver>'")
+            index = int(item)
+            if not 0 <= index < len(hdul):
+                raise InputError(path, f"group={group!r}: extension {index} does not exist "
+                                 f"(the file has {len(hdul)} HDUs)")
+            pairs.append((hdul[index].name.upper(), str(hdul[index].ver)))
+    for name, ver in pairs:
+        if name != "SCI" or not ver.isdigit():
+            raise InputError(path, f"group={group!r}: selects {name},{ver}, not a SCI extension")
+        if ("SCI", int(ver)) not in hdul:
+            raise InputError(path, f"group={group!r}: there is no extension SCI,{ver}")
+    return {int(ver) for _, ver in pairs}
+
+
 def rootname_of(path):
     match = SUFFIX_RE.match(os.path.basename(path))
     if not match:
@@ -81,10 +108,12 @@ def _check_complete(path, hdul):
                              f"needs {info['datLoc'] + info['datSpan']} bytes, file has {size}")
 
 
-def read_exposure(path, exptime=None, gain=None, rdnoise=None):
+def read_exposure(path, exptime=None, gain=None, rdnoise=None, group=None):
     """Validate ``path`` and return its :class:`Exposure`. Any problem is one InputError.
 
     ``exptime``/``gain``/``rdnoise`` are AstroDrizzle's instrument overrides (None = header).
+    ``group``: AstroDrizzle's ``group`` (:func:`select_group`); the exposure then has only
+    those chips, and every stage sees only them.
     """
     path = os.fspath(path)
     rootname, suffix = rootname_of(path)
@@ -93,14 +122,14 @@ def read_exposure(path, exptime=None, gain=None, rdnoise=None):
     try:
         with fits.open(path, memmap=True, lazy_load_hdus=False) as hdul:
             _check_complete(path, hdul)
-            return _exposure_from_hdul(path, rootname, suffix, hdul, exptime, gain, rdnoise)
+            return _exposure_from_hdul(path, rootname, suffix, hdul, exptime, gain, rdnoise, group)
     except InputError:
         raise
     except Exception as exc:  # astropy raises many types for corrupt files
         raise InputError(path, f"not a readable FITS file ({exc})") from None
 
 
-def _exposure_from_hdul(path, rootname, suffix, hdul, exptime, gain, rdnoise):
+def _exposure_from_hdul(path, rootname, suffix, hdul, exptime, gain, rdnoise, group=None):
     phdr = hdul[0].header
     instrument = str(phdr.get("INSTRUME", "")).strip().upper()
     detector = str(phdr.get("DETECTOR", "")).strip().upper()
@@ -118,6 +147,9 @@ def _exposure_from_hdul(path, rootname, suffix, hdul, exptime, gain, rdnoise):
     chips = tuple(h.ver for h in hdul if h.name.upper() == "SCI")
     if not chips:
         raise InputError(path, "no SCI extension")
+    if group not in (None, ""):
+        chosen = select_group(path, hdul, group)
+        chips = tuple(v for v in chips if v in chosen)
     for ver in chips:
         for ext in ("ERR", "DQ"):
             if (ext, ver) not in names:

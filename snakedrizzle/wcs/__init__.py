@@ -12,17 +12,21 @@ from stwcs.wcsutil import HSTWCS
 from snakedrizzle.errors import InputError
 
 
-def chip_wcs(path, extver, coeffs=True, headerlet=None):
+def chip_wcs(path, extver, coeffs=True, headerlet=None, wcskey=""):
     """The chip's HSTWCS with SIP + NPOL + D2IM; ``coeffs=False`` keeps only the linear part.
     ``headerlet``: a headerlet file (snakedrizzle.align) whose WCS of this chip replaces the
-    exposure's (the aligned WCS); the distortion lookup tables still come from the exposure."""
+    exposure's (the aligned WCS); the distortion lookup tables still come from the exposure.
+    ``wcskey``: AstroDrizzle's ``wcskey``, an alternate WCS of the chip (a key A-Z, or the
+    WCSNAME of one) read in place of the primary; the distortion stays the chip's own, as after
+    DrizzlePac's restore of that WCS into the primary."""
     try:
         if headerlet:
             from snakedrizzle.align.headerlet import aligned_chip_wcs
             w = aligned_chip_wcs(path, extver, headerlet)
         else:
             with fits.open(path, memmap=True) as hdul:
-                w = HSTWCS(hdul, ext=("SCI", extver))
+                key = alternate_key(path, extver, hdul["SCI", extver].header, wcskey)
+                w = HSTWCS(hdul, ext=("SCI", extver), wcskey=key)
     except InputError:
         raise
     except Exception as exc:
@@ -32,6 +36,34 @@ def chip_wcs(path, extver, coeffs=True, headerlet=None):
     if not coeffs:
         w.sip = w.cpdis1 = w.cpdis2 = w.det2im1 = w.det2im2 = None
     return w
+
+
+def alternate_key(path, extver, header, wcskey):
+    """The one-letter key of the alternate WCS ``wcskey`` names in a chip's header: ' ' (the
+    primary) when blank, the letter itself (either case), else the key whose WCSNAME it is.
+    InputError naming the file and extension when the header has no such WCS."""
+    from stwcs.wcsutil import altwcs
+
+    wanted = (wcskey or "").strip()
+    if not wanted:
+        return " "
+    names = {k: str(n).strip() for k, n in altwcs.wcsnames(header).items()}
+    if len(wanted) == 1 and wanted.isalpha():
+        key = wanted.upper()
+        if key not in altwcs.wcskeys(header):
+            raise InputError(path, f"SCI,{extver}: no alternate WCS with key {key!r} (wcskey); "
+                             f"the header has {_describe_wcss(names)}")
+        return key
+    keys = [k for k, n in names.items() if n == wanted]
+    if not keys:
+        raise InputError(path, f"SCI,{extver}: no WCS named {wanted!r} (wcskey); the header has "
+                         f"{_describe_wcss(names)}")
+    return keys[0]
+
+
+def _describe_wcss(names):
+    shown = [f"{'primary' if k == ' ' else k}={n!r}" for k, n in sorted(names.items())]
+    return ", ".join(shown) or "no named WCS"
 
 
 def linear_pscale(w):
@@ -143,7 +175,8 @@ def frame_from_image(spec):
     frame.wcs.ctype = ["RA---TAN", "DEC--TAN"]
     frame.wcs.crval, frame.wcs.crpix = w.wcs.crval, w.wcs.crpix
     frame.wcs.cd = w.wcs.cd if w.wcs.has_cd() else np.diag(w.wcs.cdelt)
-    frame.pixel_shape = (int(hdr["NAXIS1"]), int(hdr["NAXIS2"]))
+    # A header-only frame file (frame_to_header, e.g. the HAP meta-WCS) keeps its size in FRAMENX/NY.
+    frame.pixel_shape = (int(hdr.get("FRAMENX", hdr.get("NAXIS1"))), int(hdr.get("FRAMENY", hdr.get("NAXIS2"))))
     frame.wcs.set()
     return frame
 

@@ -12,11 +12,12 @@ import functools
 import glob
 import os
 
-from snakedrizzle.drizzle.sky import local_sky
 from snakedrizzle.io.exposure import read_exposure
 from snakedrizzle.io.inputs import resolve_inputs
 from snakedrizzle.wcs.groups import check_overlapping, exposure_cap
+from snakedrizzle.workflow import mdriztab
 from snakedrizzle.workflow import params as sdparams
+from snakedrizzle.workflow.sky_plan import SkyPlan, results
 # The rules' resources (mem_mb, runtime), offered here where the rules find everything else.
 from snakedrizzle.workflow.resources import final_drizzle_mem, input_mb, median_mem, mem_for, minutes_for  # noqa: F401
 
@@ -24,11 +25,6 @@ DEMO = "demo"
 PARAM_NAMES = frozenset(sdparams.DEFAULTS)
 # The exposures a demo run finds in the folder its checkpoint made.
 DEMO_EXPOSURES = "*_fl[tc].fits"
-
-
-def results(name, filename):
-    """A product's working file: ``results/<name>/<filename>``."""
-    return os.path.join("results", name, filename)
 
 
 def aligned(name, filename):
@@ -75,7 +71,14 @@ def _check_overlapping(exposures):
     check_overlapping([exposure_cap(path, chips) for path, chips, _ in exposures])
 
 
-class Plan:
+class _Named:
+    """Wildcards of another product (``.name``), for asking the plan about it."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+class Plan(SkyPlan):
     """The products of one run and what each of their jobs needs.
 
     ``config``: the validated config. ``demo_inputs(name)``: the folder of the demo's exposures
@@ -86,6 +89,13 @@ class Plan:
     def __init__(self, config, demo_inputs=None, cores=lambda: None):
         self.config = config
         self.products = parse_products(config)
+        self.svm = None
+        if config.get("poller"):
+            # HAP SVM: the visit's products are the run's AstroDrizzle products (hap/plan.py)
+            from snakedrizzle.hap.plan import SvmPlan
+
+            self.svm = SvmPlan(config, demo_inputs)
+            self.products = self.svm.products
         self._demo_inputs = demo_inputs
         self._cores = cores
         self._align_order = {}
@@ -94,10 +104,12 @@ class Plan:
     # ---- products and their parameters --------------------------------------------------------
 
     def params(self, name):
-        """All parameters of a product: the config's, with the product's own overrides."""
+        """All parameters of a product: the config's, with the product's own overrides, and
+        (``mdriztab``) the MDRIZTAB row's values for those the user did not set."""
         if name not in self._params:
             overrides = {k: v for k, v in self.products[name].items() if k != "input"}
-            self._params[name] = {**{k: self.config[k] for k in PARAM_NAMES}, **sdparams.normalise(overrides)}
+            merged = {**{k: self.config[k] for k in PARAM_NAMES}, **sdparams.normalise(overrides)}
+            self._params[name] = mdriztab.resolve(merged, lambda: self.exposure_files(name), overrides)
         return self._params[name]
 
     def pars(self, stage):
@@ -120,7 +132,7 @@ class Plan:
     def exposures(self, name):
         """Validated exposures of a product, in input order (the demo's once they exist)."""
         p = self.params(name)
-        overrides = tuple((k, p[k]) for k in ("exptime", "gain", "rdnoise"))
+        overrides = tuple((k, p[k]) for k in ("exptime", "gain", "rdnoise", "group"))
         exposures = [_read(path, os.path.getmtime(path), overrides) for path in self.exposure_files(name)]
         _check_overlapping(tuple((e.path, e.chips, os.path.getmtime(e.path)) for e in exposures))
         return exposures
@@ -161,28 +173,6 @@ class Plan:
 
     # ---- what the drizzle stages read ----------------------------------------------------------
 
-    def skyfile(self, wc):
-        """The skyfile parameter's file (its contents matter too), when one is given."""
-        return self.params(wc.name)["skyfile"] or []
-
-    def sky_values(self, name, root):
-        """The file with an exposure's MDRIZSKY values: its own statistics file when its sky
-        depends on it alone (localmin, skyfile, skyuser, skysub=false), else the gathered one."""
-        if local_sky(self.params(name)):
-            return results(name, f"{root}_skystats.json")
-        return results(name, f"{root}_sky.json")
-
-    def sky_of(self, wc):
-        return self.sky_values(wc.name, wc.root)
-
-    def sky_of_all(self, wc):
-        return [self.sky_values(wc.name, r) for r in self.roots(wc.name)]
-
-    def stats_for_sky(self, wc):
-        """Every exposure's statistics, the exposure's own first (the sky stage compares them)."""
-        others = [r for r in self.roots(wc.name) if r != wc.root]
-        return [results(wc.name, f"{r}_skystats.json") for r in [wc.root] + others]
-
     def aligned_wcs(self, name, roots):
         """The aligned WCS (headerlet) of each exposure, when the product is aligned."""
         if not self.params(name)["align"]:
@@ -200,10 +190,35 @@ class Plan:
         return self.params(name)["driz_cr"] and len(self.exposures(name)) >= 2
 
     def crmasks(self, wc):
+        if self.svm is not None and self.svm.crmask_products(wc.name):
+            # an SVM total: the CR masks of the filter products it drizzles
+            return [m for f in self.svm.crmask_products(wc.name) for m in self.crmasks(_Named(f))]
         if not self.cr_rejection(wc.name):
             return []
         return [results(wc.name, f"{e.rootname}_sci{c}_crmask.fits")
                 for e in self.exposures(wc.name) for c in e.chips]
+
+    def ivm_sources(self, wc):
+        """params of the final drizzle: with final_wht_type=IVM, {rootname: what its IVM is read or
+        made from} (the @file's IVM file, else PFLTFILE and MEANDARK: drizzle.ivm.sources),
+        checked while the DAG is built, so a missing file stops the run before any job."""
+        if self.params(wc.name)["final_wht_type"] != "IVM":
+            return {}
+        cache = self.__dict__.setdefault("_ivm_sources", {})
+        if wc.name not in cache:
+            from snakedrizzle.drizzle import ivm
+
+            spec = self.products[wc.name]["input"]
+            listed = resolve_inputs(spec)[1] if spec is not None else {}
+            listed = {os.path.abspath(p): f for p, f in listed.items()}
+            cache[wc.name] = {e.rootname: ivm.sources(e, listed.get(e.path)) for e in self.exposures(wc.name)}
+        return cache[wc.name]
+
+    def ivm_files(self, wc):
+        """The files the final drizzle's IVM weights read (user IVM files, flat fields)."""
+        from snakedrizzle.drizzle.ivm import files_of
+
+        return sorted({f for s in self.ivm_sources(wc).values() for f in files_of(s)})
 
     def final_refimage(self, wc):
         """The file behind final_refimage (``file.fits[ext]``), when final_wcs uses it."""
@@ -225,6 +240,8 @@ class Plan:
     def targets(self, wc=None):
         """rule all: each product and its preview; the alignment's shifts table; the CR-mask
         overview of each exposure; the cleaned exposures where driz_cr_corr asks for them."""
+        if self.svm is not None:
+            return self.svm.targets()
         targets = []
         for name in self.products:
             targets += [self.product_file(name), self.preview_file(name)]
@@ -238,6 +255,8 @@ class Plan:
 
     def finished_products(self):
         """Absolute paths of the products (and shifts tables) that exist, for the end of a run."""
+        if self.svm is not None:
+            return self.svm.finished()
         made = []
         for name in self.products:
             made.append(self.product_file(name))

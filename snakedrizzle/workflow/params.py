@@ -16,6 +16,11 @@ STAGES = {
     "sky_stats": ("skystat", "skywidth", "skylower", "skyupper", "skyclip", "skylsigma", "skyusigma",
                   "use_static", "sky_bits", "resetbits", "exptime"),
     "sky": ("skysub", "skymethod", "skyfile", "skyuser", "exptime"),
+    # Sky matching: each pair's overlap statistics (the chip statistic's parameters, and the
+    # distortion that shapes the footprints), then one solve that depends on the method.
+    "sky_pair": ("skystat", "skywidth", "skylower", "skyupper", "skyclip", "skylsigma", "skyusigma",
+                 "use_static", "sky_bits", "resetbits", "exptime", "coeffs"),
+    "sky_match": ("skymethod",),
     "separate_frame": _SEP_FRAME + ("coeffs",),
     "driz_separate": ("driz_sep_kernel", "driz_sep_wt_scl", "driz_sep_pixfrac", "driz_sep_fillval",
                       "driz_sep_bits", "resetbits", "coeffs", "stepsize", "exptime"),
@@ -31,6 +36,17 @@ STAGES = {
                       "final_crpix1", "final_crpix2", "resetbits", "coeffs", "stepsize", "context",
                       "crbit") + _INSTRUMENT,
 }
+
+# AstroDrizzle's global parameters (SPEC §1.1) reach the stages that read what they choose:
+# ``group`` the chips (every stage that opens an exposure: the chips it loops over, the per-chip
+# jobs), ``wcskey`` the chip WCSs (frames, footprints, drizzle and blot). ``mdriztab`` is
+# resolved into the other parameters when the DAG is built (snakedrizzle.workflow.mdriztab) and
+# ``in_memory`` changes nothing (intermediates are always files): neither is any stage's.
+_READS_CHIPS = ("static", "sky_stats", "sky", "sky_pair", "sky_match", "separate_frame", "driz_separate",
+                "median", "blot", "driz_cr", "crclean", "final_drizzle")
+_READS_WCS = ("sky_pair", "separate_frame", "driz_separate", "blot", "final_drizzle")
+for _stage in _READS_CHIPS:
+    STAGES[_stage] += ("group",) + (("wcskey",) if _stage in _READS_WCS else ())
 
 # TweakReg (SPEC §3): its own, imagefindpars and refimagefindpars parameters by their DrizzlePac
 # names and defaults. refimagefindpars share their names with imagefindpars, so they carry the
