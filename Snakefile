@@ -17,6 +17,7 @@ include: "rules/demo.smk"
 include: "rules/astrodrizzle.smk"
 include: "rules/align.smk"
 include: "rules/report.smk"
+include: "rules/hap.smk"
 
 
 # A local run without conda/containers hands its jobs to a fork server that has imported the

@@ -9,5 +9,14 @@ per exposure an exposure product, all with HAP names. The modules here are plain
 - :mod:`snakedrizzle.hap.tree`: the visit tree (Visit, TotalProduct, FilterProduct, ExposureProduct)
 - :mod:`snakedrizzle.hap.names`: HAP names, normalised filter names, the results folder layout
 
-Nothing is imported here, so ``import snakedrizzle.hap`` stays cheap for the DAG.
+Nothing is imported here, so ``import snakedrizzle.hap`` stays cheap for the DAG; the entry point
+``snakedrizzle.hap.runsinglehap`` (:mod:`snakedrizzle.hap.svm`) is imported when first used.
 """
+
+
+def __getattr__(name):
+    if name == "runsinglehap":
+        from snakedrizzle.hap.svm import runsinglehap
+
+        return runsinglehap
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

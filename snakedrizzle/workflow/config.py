@@ -21,7 +21,7 @@ import jsonschema
 from snakedrizzle.errors import InputError
 
 # What a run sets besides the parameters: which products to make.
-RUN_KEYS = ("input", "output", "products")
+RUN_KEYS = ("input", "output", "products", "poller", "svm_pars", "svm_by_obset")
 
 
 def _schema_file():
@@ -82,9 +82,9 @@ def normalise(params):
     floats. Unknown keys and values that do not parse are left for validation to report."""
     out = dict(params)
     for key, value in params.items():
-        if key not in DEFAULTS:
+        if key not in DEFAULTS and key != "svm_by_obset":  # the one run switch
             continue
-        default = DEFAULTS[key]
+        default = PROPERTIES[key]["default"]
         if key in MULTI_VALUE:
             out[key] = _numbers(value)
         elif isinstance(value, str):

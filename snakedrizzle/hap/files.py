@@ -1,0 +1,102 @@
+"""File-level SVM stages (the rules of ``rules/hap.smk`` call these): the visit meta-WCS file,
+the HAP product (an AstroDrizzle product with HAP's keywords) and the manifest. Inputs are only
+read; every output is written atomically."""
+import logging
+import os
+
+import numpy as np
+from astropy.io import fits
+
+from snakedrizzle import wcs as W
+from snakedrizzle.errors import InputError
+from snakedrizzle.hap import keywords
+from snakedrizzle.hap.metawcs import exposure_chip_wcss, visit_metawcs
+from snakedrizzle.io import atomic_path, write_hdulist
+
+__all__ = ["metawcs_stage", "hap_product_stage", "manifest_stage"]
+
+log = logging.getLogger("snakedrizzle")
+
+# Keywords an exposure's primary header gives the HAP keywords (H8).
+_HEADER_KEYS = ("ROOTNAME", "EXPSTART", "EXPEND", "FILTER", "FILTER1", "FILTER2", "EXPTIME", "PR_INV_L")
+
+
+def metawcs_stage(exposures, out, rot=0.0, scale=None):
+    """The visit meta-WCS of a detector (SPEC-HAP H4) as a header-only FITS frame file
+    (``snakedrizzle.wcs.frame_to_header``), which products take as ``final_refimage``."""
+    frame = visit_metawcs(list(exposures), rot=rot, scale=scale)
+    header = W.frame_to_header(frame)
+    header["HAPMETA"] = (True, "visit meta-WCS of one detector (SPEC-HAP H4)")
+    header["NEXPMETA"] = (len(exposures), "direct exposures the grid covers")
+    nx, ny = frame.pixel_shape
+    log.info("meta-WCS of %d exposures: %d x %d pixels, CRVAL %.8f %.8f, %.6f arcsec/pixel, north up",
+             len(exposures), nx, ny, *frame.wcs.crval, W.frame_pscale(frame))
+    # A 1x1 placeholder image: readers of a WCS want an image of its dimensionality; the frame's
+    # size is FRAMENX/FRAMENY, which snakedrizzle.wcs.frame_from_image reads first.
+    write_hdulist(fits.HDUList([fits.PrimaryHDU(np.zeros((1, 1), np.uint8), header=header)]), out)
+
+
+def _exposure_headers(paths):
+    """Primary-header values of each exposure that the HAP keywords use."""
+    found = []
+    for path in paths:
+        try:
+            header = fits.getheader(path, 0)
+        except OSError as exc:
+            raise InputError(path, f"cannot read the primary header ({exc})") from None
+        missing = [k for k in ("ROOTNAME", "EXPSTART", "EXPEND") if k not in header]
+        if missing:
+            raise InputError(path, f"keyword(s) {', '.join(missing)} missing from the primary header")
+        found.append({k: header[k] for k in _HEADER_KEYS if k in header})
+    return found
+
+
+def _footprint(frame, paths, headers):
+    """HAP's footprint maps of the exposures' chips on the product grid."""
+    chips = []
+    for path, header in zip(paths, headers):
+        for wcs in exposure_chip_wcss([path]):
+            chips.append((wcs, float(header.get("EXPTIME", 0.0))))
+    return keywords.footprint_maps(frame, chips)
+
+
+def hap_product_stage(drizzle_file, exposures, out, level, sky=None):
+    """The HAP product ``out``: a copy of the AstroDrizzle product ``drizzle_file`` (SCI, WHT,
+    CTX, HDRTAB) with HAP's keywords (SPEC-HAP H8: HAPLEVEL, FILTER, NUMEXP, DATE-BEG/END,
+    S_REGION, the footprint keywords of filter and total products, ROOTNAME, FILENAME)."""
+    headers = _exposure_headers(exposures)
+    name = os.path.basename(out)
+    with fits.open(drizzle_file) as hdul:
+        copy = fits.HDUList([hdu.copy() for hdu in hdul])
+    sci, wht = copy["SCI"], copy["WHT"]
+    frame = W.frame_from_header(sci.header)
+    frame.pixel_shape = (sci.header["NAXIS1"], sci.header["NAXIS2"])
+    nchip = exptime = None
+    if level != "exposure":
+        nchip, exptime = _footprint(frame, exposures, headers)
+    cards = keywords.hap_keywords(level, frame, np.asarray(wht.data), headers, nchip=nchip,
+                                  exptime=exptime, product_name=name)
+    primary = copy[0].header
+    primary["ROOTNAME"] = (name.rsplit("_", 1)[0], "rootname of the product")
+    primary["FILENAME"] = (name, "name of file")
+    if "PR_INV_L" in headers[0]:
+        primary["PINAME"] = (headers[0]["PR_INV_L"], "PI last name")
+    for key, (value, comment) in cards["PRIMARY"].items():
+        primary[key] = (value, comment)
+    for key, (value, comment) in cards["SCI"].items():
+        # a long value (S_REGION) continues over several cards, without room for a comment
+        sci.header[key] = (value, comment) if len(str(value)) < 40 else value
+    if sky:
+        log.info("%s: sky: %s", name, sky)
+    log.info("%s: HAPLEVEL %d, %s, %d exposure(s) from %s", name, primary["HAPLEVEL"],
+             primary["FILTER"], primary["NUMEXP"], drizzle_file)
+    write_hdulist(copy, out)
+
+
+def manifest_stage(product_files, out):
+    """HAP's manifest: the file names of the visit's products, one a line, in HAP's order."""
+    missing = [f for f in product_files if not os.path.exists(f)]
+    if missing:
+        raise InputError(missing[0], "product listed in the manifest does not exist")
+    with atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.writelines(os.path.basename(f) + "\n" for f in product_files)

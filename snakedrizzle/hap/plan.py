@@ -1,0 +1,219 @@
+"""The SVM products of a run as AstroDrizzle products (DESIGN "Layers above AstroDrizzle").
+
+A HAP level is not a second pipeline: every exposure, filter and total product of the visit tree
+(:mod:`snakedrizzle.hap.tree`) becomes one AstroDrizzle product that the existing stage rules
+build under ``results/<name>/``, where ``<name>`` is the product's HAP basename (unique within a
+run: it carries proposal, obset, instrument, detector, filter and rootname). Its parameters are
+HAP's set for its level, detector and exposure count (:mod:`snakedrizzle.hap.parsets`, with the
+user's ``svm_pars`` overrides), put on the visit's meta-WCS of its detector: ``final_wcs=True``,
+``final_refimage=results/svm/<ipppss>/<inst>_<det>_metawcs.fits`` and every other ``final_*``
+frame value cleared, so all products of a detector share exactly that grid.
+
+HAP's own additions are rules of their own (``rules/hap.smk``): the meta-WCS file, the HAP
+product (the AstroDrizzle product with the H8 keywords) in ``results/svm/<ipppss>/`` and the
+manifest. CR masks: a total product has no CR step; its final drizzle reads the CR masks of the
+filter products it contains (HAP: the filter step's DQ 4096 flags, which the total's final_bits
+exclude). Exposure products use none: HAP's ``final_bits`` of 65535 keeps flagged CR pixels.
+
+``poller='demo'`` is the synthetic demo's exposures (``results/demo/inputs``, made by the demo
+checkpoint) as a visit; its products are known once the checkpoint has run.
+"""
+import glob
+import logging
+import os
+from dataclasses import dataclass
+
+from snakedrizzle.errors import InputError
+from snakedrizzle.hap import names, parsets
+from snakedrizzle.hap.tree import visits_of_poller
+
+__all__ = ["SvmPlan", "SvmProduct", "svm_products", "DEMO_POLLER", "FRAME_KEYS"]
+
+log = logging.getLogger("snakedrizzle")
+
+DEMO_POLLER = "demo"
+DEMO_EXPOSURES = os.path.join("results", "demo", "inputs")
+# The final_* values that would move a product off the meta-WCS it gets as final_refimage.
+FRAME_KEYS = ("final_rot", "final_scale", "final_outnx", "final_outny", "final_ra", "final_dec",
+              "final_crpix1", "final_crpix2")
+
+
+@dataclass
+class SvmProduct:
+    """One HAP product and the AstroDrizzle product that makes its pixels."""
+
+    name: str            # HAP basename = AstroDrizzle product name
+    level: str           # exposure, filter, total
+    suffix: str          # drc | drz
+    ipppss: str          # its visit
+    detector_key: str    # <inst>_<det>
+    exposures: list      # absolute paths it drizzles
+    crmasks_from: tuple = ()  # AstroDrizzle products whose CR masks its final drizzle reads
+
+    @property
+    def drizzle_file(self):
+        """The AstroDrizzle product (stage rules)."""
+        return os.path.join("results", self.name, f"{self.name}_{self.suffix}.fits")
+
+    @property
+    def file(self):
+        """The HAP product: ``results/svm/<ipppss>/<name>_<suffix>.fits``."""
+        return os.path.join(names.visit_folder(self.ipppss), f"{self.name}_{self.suffix}.fits")
+
+
+def metawcs_file(ipppss, detector_key):
+    return os.path.join(names.visit_folder(ipppss), f"{detector_key}_metawcs.fits")
+
+
+def _absolute(path):
+    return os.path.abspath(os.path.expanduser(path))
+
+
+class SvmPlan:
+    """The SVM side of a run's plan. ``products`` ({name: {"input": ..., **parameters}}) is the
+    dict the AstroDrizzle plan builds from; for the demo poller it is filled once the demo's
+    exposures exist (``ensure``)."""
+
+    def __init__(self, config, demo_inputs=None):
+        self.poller = str(config["poller"]).strip()
+        self.by_obset = bool(config.get("svm_by_obset", False))
+        self.overrides = parsets.parse_overrides(config["svm_pars"]) if config.get("svm_pars") else {}
+        self._demo_inputs = demo_inputs
+        self.products = {}
+        self.svm = {}          # name -> SvmProduct
+        self.visits = []
+        self.metawcs = {}      # metawcs file -> (exposures, {final_rot, final_scale})
+        if not self.is_demo or glob.glob(os.path.join(DEMO_EXPOSURES, "*_fl[tc].fits")):
+            self._build()
+
+    @property
+    def is_demo(self):
+        return self.poller.lower() == DEMO_POLLER
+
+    def ensure(self):
+        """Build the products if not yet done; for the demo, first ask for its checkpoint (which
+        raises Snakemake's "not yet" until the exposures exist)."""
+        if self.is_demo and self._demo_inputs is not None:
+            self._demo_inputs(DEMO_POLLER)
+        if not self.svm:
+            self._build()
+
+    def _spec(self):
+        if self.is_demo:
+            return os.path.join(DEMO_EXPOSURES, "*_fl[tc].fits")
+        return self.poller
+
+    def _build(self):
+        self.visits = visits_of_poller(self._spec(), by_obset=self.by_obset)
+        for visit in self.visits:
+            for verdict in visit.verdicts:
+                if verdict.reason:
+                    log.info("%s not used: %s", verdict.row.path, verdict.reason)
+            for total in visit.totals:
+                self._add_detector(visit, total)
+
+    def _add_detector(self, visit, total):
+        key = f"{total.instrument}_{total.detector}"
+        frame_file = metawcs_file(visit.ipppss, key)
+        total_pars = self._pars(total, "total", total.n_for_parameters)
+        self.metawcs[frame_file] = ([_absolute(m.path) for m in total.members],
+                                    {"rot": total_pars["final_rot"], "scale": total_pars["final_scale"]})
+        cr_filters = []
+        for filt in total.filters:
+            pars = self._pars(filt, "filter", len(filt.members))
+            self._add(visit, filt, "filter", pars, frame_file)
+            if pars["driz_cr"] and len(filt.members) >= 2:
+                cr_filters.append(filt)
+            for exposure in filt.members:
+                self._add(visit, exposure, "exposure", self._pars(exposure, "exposure", len(filt.members)),
+                          frame_file)
+        used = {m.filter for m in total.drizzle_members}
+        for name in total.left_out_filters:
+            log.info("%s: filter %s has one exposure and is left out of the total product (HAP)",
+                     total.name, name)
+        crmasks_from = tuple(f.name for f in cr_filters if f.filter in used)
+        self._add(visit, total, "total", total_pars, frame_file, crmasks_from)
+
+    def _pars(self, product, level, n):
+        first = product.row if level == "exposure" else product.members[0].row
+        return parsets.astrodrizzle_pars(product.instrument, product.detector, level, n, "svm",
+                                         self.overrides or None, filter_name=product.filter,
+                                         expstart=first.expstart)
+
+    def _add(self, visit, product, level, pars, frame_file, crmasks_from=()):
+        exposures = [_absolute(p) for p in product.exposures]
+        pars = dict(pars, final_wcs=True, final_refimage=frame_file, **dict.fromkeys(FRAME_KEYS))
+        if crmasks_from:
+            # its CR masks come from the filter products; its own driz_cr stays off (HAP)
+            pars["driz_cr"] = False
+        self.products[product.name] = {"input": ",".join(exposures), **pars}
+        self.svm[product.name] = SvmProduct(product.name, level, product.suffix, visit.ipppss,
+                                            f"{product.instrument}_{product.detector}", exposures,
+                                            crmasks_from)
+
+    # ---- what the HAP rules ask ------------------------------------------------------------------
+
+    def product(self, name):
+        self.ensure()
+        if name not in self.svm:
+            raise InputError(name, "is not an SVM product of the poller "
+                             f"{self.poller} (known: {', '.join(self.svm)})")
+        return self.svm[name]
+
+    def _metawcs(self, wc):  # wc.name: the visit (ipppss)
+        self.ensure()
+        key = metawcs_file(wc.name, wc.detkey)
+        if key not in self.metawcs:
+            raise InputError(key, f"no detector {wc.detkey} in visit {wc.name} of the poller {self.poller}")
+        return self.metawcs[key]
+
+    def metawcs_inputs(self, wc):
+        """Every direct exposure of the detector in the visit (all filters: SPEC-HAP H4)."""
+        return self._metawcs(wc)[0]
+
+    def metawcs_pars(self, wc):
+        """The total product's final_rot and final_scale, which HAP builds the grid with."""
+        return dict(self._metawcs(wc)[1])
+
+    def visit(self, ipppss):
+        self.ensure()
+        for visit in self.visits:
+            if visit.ipppss == ipppss:
+                return visit
+        raise InputError(ipppss, f"is not a visit of the poller {self.poller}")
+
+    def visit_products(self, ipppss):
+        """The HAP products of a visit in HAP's manifest order."""
+        return [self.svm[p.name] for p in self.visit(ipppss).products()]
+
+    def manifest_file(self, visit):
+        return os.path.join(visit.folder, visit.manifest)
+
+    def targets(self):
+        """Every HAP product and each visit's manifest."""
+        self.ensure()
+        found = [p.file for p in self.svm.values()]
+        return found + [self.manifest_file(v) for v in self.visits]
+
+    def finished(self):
+        return [os.path.abspath(p) for p in self.targets() if os.path.exists(p)]
+
+    @staticmethod
+    def sky_method(pars):
+        """Which sky method made a product, for its log (HAP's SVM sets ask for 'match')."""
+        if not pars["skysub"]:
+            return "none (skysub off in this HAP set)"
+        return f"skymethod={pars['skymethod']} (the sky stages' logs say what each exposure got)"
+
+    def crmask_products(self, name):
+        """AstroDrizzle products whose CR masks ``name``'s final drizzle reads (total products)."""
+        product = self.svm.get(name)
+        return product.crmasks_from if product else ()
+
+
+def svm_products(config, demo_inputs=None):
+    """{AstroDrizzle name: {"input": comma list of exposure paths, **parameters}} of the SVM
+    products of ``config["poller"]``."""
+    plan = SvmPlan(config, demo_inputs)
+    plan.ensure()
+    return plan.products
