@@ -11,6 +11,7 @@ rule prepare:
     input:
         exposure=plan.exposure_path,
         skyfile=plan.skyfile,
+        skymask=plan.skymask_files,
     output:
         static="results/{name}/{root}_static.fits",
         stats="results/{name}/{root}_skystats.json",
@@ -60,6 +61,7 @@ rule sky_pair:
         exposures=plan.sky_pair_exposures,
         static=plan.sky_pair_static,
         hlets=plan.sky_pair_headerlets,
+        skymask=plan.skymask_files,
     output:
         "results/{name}/skypair/{root}/{other}_skypair.json",
     wildcard_constraints:

@@ -12,7 +12,7 @@ import numpy as np
 from astropy.io import fits
 
 from snakedrizzle import wcs as W
-from snakedrizzle.drizzle import adrizzle, provenance, sky as skymod, static as staticmod
+from snakedrizzle.drizzle import adrizzle, provenance, sky as skymod, skymask, static as staticmod
 from snakedrizzle.drizzle.chips import (chip_inputs, chip_wcs, exposure_wcss, open_exposure,
                                         output_frame)
 from snakedrizzle.drizzle.masks import good_pixels, reset_bits
@@ -31,13 +31,14 @@ def prepare_stage(exposure_path, out_static, out_stats, pars):
     alone (``local_sky``), the statistics file also carries its MDRIZSKY values."""
     exp = open_exposure(exposure_path, pars)
     hdus, stats = [fits.PrimaryHDU(header=provenance.stamp(fits.Header(), "prepare", pars))], {}
+    user = skymask.user_masks(pars.get("skymask_cat"), exp.path, exp.chips, exp.shapes)
     for ver in exp.chips:
         chip = read_chip(exp.path, ver)
         static_good = (staticmod.static_mask(chip.sci, pars["static_sig"]) if pars["static"]
                        else np.ones(chip.sci.shape, bool))
         hdus.append(fits.ImageHDU(static_good.astype(np.uint8), name="MASK", ver=ver))
         log.info("%s[sci,%d]: static mask flags %d pixels", exp.rootname, ver, int((~static_good).sum()))
-        stats[str(ver)] = _chip_sky_stats(exp, ver, chip, static_good, pars)
+        stats[str(ver)] = _chip_sky_stats(exp, ver, chip, static_good, pars, user.get(ver))
     write_hdulist(fits.HDUList(hdus), out_static)
     record = {"rootname": exp.rootname, "chips": stats, "params": provenance.record("prepare", pars)}
     if skymod.local_sky(pars):
@@ -45,11 +46,14 @@ def prepare_stage(exposure_path, out_static, out_stats, pars):
     write_json(out_stats, record)
 
 
-def _chip_sky_stats(exp, ver, chip, static_good, pars):
-    """Sky statistic of one chip, in data units, plus what converts it to surface brightness."""
+def _chip_sky_stats(exp, ver, chip, static_good, pars, user_mask=None):
+    """Sky statistic of one chip, in data units, plus what converts it to surface brightness.
+    ``user_mask``: the chip's ``skymask_cat`` mask (True = usable), if it has one."""
     good = chip.finite & good_pixels(reset_bits(chip.dq, pars["resetbits"]), pars["sky_bits"])
     if pars["use_static"]:
         good &= static_good
+    if user_mask is not None:
+        good &= user_mask
     value = skymod.chip_sky(chip.sci, good, pars["skystat"], pars["skywidth"], pars["skylower"],
                             pars["skyupper"], pars["skyclip"], pars["skylsigma"], pars["skyusigma"])
     return {"value": value, "pscale": W.linear_pscale(W.chip_wcs(exp.path, ver)),

@@ -12,7 +12,7 @@ import numpy as np
 from astropy.io import fits
 
 from snakedrizzle import wcs as W
-from snakedrizzle.drizzle import provenance, skymatch
+from snakedrizzle.drizzle import provenance, skymask, skymatch
 from snakedrizzle.drizzle.chips import chip_wcs, open_exposure
 from snakedrizzle.drizzle.masks import good_pixels, reset_bits
 from snakedrizzle.drizzle.sky import to_brightness
@@ -31,16 +31,20 @@ def stat_pars(pars):
 
 def sky_chips(exposure_path, static_file, pars, headerlets=None):
     """(rootname, [SkyChip per chip]): good pixels as for the exposure's own sky statistics
-    (finite, DQ after resetbits against sky_bits, its own static mask when use_static), and the
-    chip's full-distortion WCS (the aligned one when there are headerlets)."""
+    (finite, DQ after resetbits against sky_bits, its own static mask when use_static, and the
+    ``skymask_cat`` user mask), and the chip's full-distortion WCS (the aligned one when there are
+    headerlets)."""
     exp = open_exposure(exposure_path, pars)
     chips = []
+    user = skymask.user_masks(pars.get("skymask_cat"), exp.path, exp.chips, exp.shapes)
     with fits.open(static_file) as static:
         for ver in exp.chips:
             chip = read_chip(exp.path, ver)
             good = chip.finite & good_pixels(reset_bits(chip.dq, pars["resetbits"]), pars["sky_bits"])
             if pars["use_static"]:
                 good &= static["MASK", ver].data.astype(bool)
+            if ver in user:
+                good &= user[ver]
             wcs = chip_wcs(exp.path, ver, pars, headerlets)
             chips.append(skymatch.SkyChip(chip.sci, good, wcs, W.linear_pscale(W.chip_wcs(exp.path, ver)),
                                           exp.exptime, exp.in_units))

@@ -14,12 +14,12 @@ _SEP_FRAME = ("driz_sep_wcs", "driz_sep_refimage", "driz_sep_rot", "driz_sep_sca
 STAGES = {
     "static": ("static", "static_sig"),
     "sky_stats": ("skystat", "skywidth", "skylower", "skyupper", "skyclip", "skylsigma", "skyusigma",
-                  "use_static", "sky_bits", "resetbits", "exptime"),
+                  "use_static", "sky_bits", "resetbits", "exptime", "skymask_cat"),
     "sky": ("skysub", "skymethod", "skyfile", "skyuser", "exptime"),
     # Sky matching: each pair's overlap statistics (the chip statistic's parameters, and the
     # distortion that shapes the footprints), then one solve that depends on the method.
     "sky_pair": ("skystat", "skywidth", "skylower", "skyupper", "skyclip", "skylsigma", "skyusigma",
-                 "use_static", "sky_bits", "resetbits", "exptime", "coeffs"),
+                 "use_static", "sky_bits", "resetbits", "exptime", "coeffs", "skymask_cat"),
     "sky_match": ("skymethod",),
     "separate_frame": _SEP_FRAME + ("coeffs",),
     "driz_separate": ("driz_sep_kernel", "driz_sep_wt_scl", "driz_sep_pixfrac", "driz_sep_fillval",

@@ -135,6 +135,11 @@ def _as_input_error(exc):
     from snakemake.exceptions import WorkflowError
 
     text = str(exc).strip()
+    # An input function that read a user's file (skymask_cat, mdriztab) stopped on it: Snakemake
+    # wraps the InputError in its own text; hand the caller the InputError again.
+    wrapped = re.search(r"^\s*InputError: (.+?): (.+)$", text, re.M)
+    if isinstance(exc, WorkflowError) and wrapped:
+        return InputError(wrapped.group(1), wrapped.group(2))
     if isinstance(exc, (WorkflowError, ValueError)) and re.search(r"config|parameter|schema", text, re.I):
         lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
         # Snakemake's schema message: a heading, then 'ValidationError: <what>', then the schema

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from snakedrizzle.drizzle import skymask
 from snakedrizzle.drizzle.sky import MATCH_METHODS, local_sky
 from snakedrizzle.wcs.groups import exposure_cap
 
@@ -38,6 +39,18 @@ class SkyPlan:
     def skyfile(self, wc):
         """The skyfile parameter's file (its contents matter too), when one is given."""
         return self.params(wc.name)["skyfile"] or []
+
+    def skymask_files(self, wc):
+        """The ``skymask_cat`` catalog and the mask files it names for the job's exposures (its
+        ``root``, and ``other`` for a pair): editing any of them reruns the job and what follows.
+        A catalog naming a missing file stops the DAG with an InputError naming the catalog."""
+        catalog = self.params(wc.name).get("skymask_cat")
+        if not catalog or str(catalog).strip().lower() in ("none", "indef"):
+            return []
+        catalog = os.path.abspath(str(catalog).strip())
+        roots = [wc.root] + ([wc.other] if hasattr(wc, "other") else [])
+        paths = [self.exposure(wc.name, r).path for r in roots]
+        return [catalog] + skymask.mask_files(catalog, paths)
 
     def sky_values(self, name, root):
         """The file with an exposure's MDRIZSKY values: its own statistics file when its sky
