@@ -345,3 +345,97 @@ def test_drizzlepac_accepts_and_places_stars(tmp_path, instrument, shape):
     # Single stars scatter by a few % where driz_cr masked one of the 3 undersampled samples.
     assert len(ratios) >= 3
     assert abs(np.median(ratios) - 1) < 0.015 and np.all(np.abs(np.array(ratios) - 1) < 0.06)
+
+
+# ---- make_visit: one scene through several filters, one HST visit --------------------------------
+
+VISIT_SMALL = dict(chip_shape=(64, 128), n_stars=15, n_galaxies=2, seed=9)
+
+
+@pytest.fixture(scope="module")
+def visit(tmp_path_factory):
+    from snakedrizzle.simulate import make_visit
+
+    return make_visit(tmp_path_factory.mktemp("visit"), "ACS/WFC", {"F606W": 2, "F814W": 1},
+                      visit="j8xy01", proposid=4321, **VISIT_SMALL)
+
+
+def test_visit_is_one_hst_visit_that_hap_reads(visit):
+    from snakedrizzle.hap.exclusions import DIRECT, screen_exposures
+    from snakedrizzle.hap.poller import read_poller
+
+    roots = [os.path.basename(p)[:9] for p in visit.paths]
+    assert roots == ["j8xy01a1q", "j8xy01a2q", "j8xy01a3q"]
+    wheels = {"F606W": ("F606W", "CLEAR2L"), "F814W": ("CLEAR1L", "F814W")}
+    starts = []
+    for path, filter_ in zip(visit.paths, visit.meta["exposure_filters"]):
+        with fits.open(path) as h:
+            p, sci = h[0].header, h["SCI", 1].header
+            assert (p["PROPOSID"], p["FGSLOCK"], p["MTFLAG"]) == (4321, "FINE", "")
+            assert (p["FILTER1"], p["FILTER2"]) == wheels[filter_]
+            assert p["ASN_ID"] == ("J8XY01010" if filter_ == "F606W" else "J8XY01020")
+            assert sci["PHOTFLAM"] == visit.meta["filters"][filter_]["photflam"]
+            assert sci["PHOTMODE"] == f"ACS WFC1 {filter_}"
+            assert p["EXPEND"] > p["EXPSTART"]
+            starts.append(p["EXPSTART"])
+    assert starts == sorted(starts)
+    rows = read_poller(visit.paths)
+    assert {(r.proposal_id, r.program_id, r.obset_id) for r in rows} == {("4321", "8XY", "01")}
+    assert [r.filter for r in rows] == ["f606w", "f606w", "f814w"]
+    assert all(v.use == DIRECT for v in screen_exposures(rows))
+
+
+def test_visit_truth_has_per_filter_fluxes_from_colours(visit):
+    stars = Table.read(visit.truth_stars)
+    assert np.array_equal(stars["flux"], stars["flux_f606w"])       # the first filter's
+    # colour = m_blue - m_red between the visit's bluest and reddest filter
+    colour = -2.5 * np.log10(stars["flux_f606w"] / stars["flux_f814w"])
+    assert np.allclose(colour, stars["colour"], atol=1e-9)
+    assert np.std(stars["colour"]) > 0.2 and -0.5 <= stars["colour"].min()
+
+
+def test_visit_of_one_filter_has_make_dataset_pixels(tmp_path):
+    """Colours draw from their own stream and the filter only changes headers: a one-filter
+    visit without the flat-field area factor is make_dataset's data."""
+    from snakedrizzle.simulate import make_visit
+
+    one = make_visit(tmp_path / "v", "ACS/WFC", {"F606W": 2}, flat_fielded=False, **VISIT_SMALL)
+    ref = make_dataset(tmp_path / "d", "ACS/WFC", 2, **VISIT_SMALL)
+    for a, b in zip(one.paths, ref.paths):
+        with fits.open(a) as ha, fits.open(b) as hb:
+            for ext in (("SCI", 1), ("SCI", 2), ("ERR", 2), ("DQ", 1)):
+                assert np.array_equal(ha[ext].data, hb[ext].data)
+
+
+def test_flat_fielded_sources_lose_their_pixel_area(visit):
+    """As in a flat-fielded FLT, a source's counts are its flux divided by its pixel's area in
+    IDCSCALE pixels (so that drizzling gives the true flux back)."""
+    from snakedrizzle.simulate.geometry import frame_wcs, pixel_area_ratio
+    from snakedrizzle.simulate.scene import render_sources
+
+    with fits.open(visit.paths[0]) as h:
+        wcs = WCS(h["SCI", 1].header, h)
+    fr = visit.meta["frames"][0]
+    frame = frame_wcs(fr["crval"], fr["scale"], fr["orientat"])
+    corner = wcs.all_pix2world([[20.0, 15.0]], 1)[0]          # far from CRPIX: SIP matters
+    star = Table({"ra": [corner[0]], "dec": [corner[1]], "flux": [100.0]})
+    gals = Table({"ra": [], "dec": [], "flux": []})
+    plain, flat = np.zeros((64, 128)), np.zeros((64, 128))
+    render_sources(plain, wcs, frame, None, star, gals, 10.0, 1.0)
+    render_sources(flat, wcs, frame, None, star, gals, 10.0, 1.0, flat_scale=0.05)
+    area = pixel_area_ratio(wcs, [20.0], [15.0], 0.05)[0]
+    assert abs(area - 1.0) > 1e-3                              # the distortion changes the area
+    assert flat.sum() == pytest.approx(plain.sum() / area, rel=1e-9)
+
+
+@pytest.mark.parametrize("kwargs, parameter", [
+    ({"filters": {"F999W": 1}}, "filters"),
+    ({"filters": {"F606W": 0}}, "filters"),
+    ({"visit": "i8xy01"}, "visit"),
+])
+def test_bad_visit_arguments_name_the_parameter(tmp_path, kwargs, parameter):
+    from snakedrizzle.simulate import make_visit
+
+    with pytest.raises(InputError, match=parameter):
+        make_visit(tmp_path / "v", "ACS/WFC", **{"filters": {"F606W": 1}, **kwargs})
+    assert not (tmp_path / "v").exists()

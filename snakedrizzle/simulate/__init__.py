@@ -10,11 +10,14 @@ The simulator by concern:
   detector     sky, dark, hot pixels, bad column, Poisson and read noise, cosmic rays
   headers      primary and SCI/ERR/DQ headers with what AstroDrizzle needs, rootnames
   dataset      make_dataset (files + truth), make_demo, load_dataset, true_pixels
+  visit        make_visit: one scene through several filters (colours), one HST visit's names
 
 Units. ACS SCI/ERR are electrons (BUNIT ELECTRONS), WFC3/IR electrons/s (BUNIT ELECTRONS/S);
 source fluxes are always e-/s, so a star's total counts are ``flux * EXPTIME`` electrons.
 """
 from snakedrizzle.simulate.dataset import Dataset, load_dataset, make_dataset, make_demo, true_pixels
-from snakedrizzle.simulate.instruments import INSTRUMENTS
+from snakedrizzle.simulate.instruments import FILTER_PHOT, INSTRUMENTS
+from snakedrizzle.simulate.visit import make_visit
 
-__all__ = ["Dataset", "make_dataset", "make_demo", "load_dataset", "true_pixels", "INSTRUMENTS"]
+__all__ = ["Dataset", "make_dataset", "make_demo", "make_visit", "load_dataset", "true_pixels",
+           "INSTRUMENTS", "FILTER_PHOT"]

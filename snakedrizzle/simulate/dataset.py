@@ -54,6 +54,10 @@ class _Plan:
     ra: float
     dec: float
     orientat: float
+    # (keyword, value, comment) set on the primary header after the standard cards (make_visit:
+    # PROPOSID, ASN_ID, guiding, ...); replacing a card keeps its place, so () changes nothing.
+    primary_extra: tuple = ()
+    flat_fielded: bool = False    # source counts / pixel area, as in real FLTs (scene.render_sources)
 
     @property
     def nchips(self):
@@ -64,7 +68,7 @@ class _Plan:
         return self.inst.dark_rate * self.exptime
 
 
-class _RandomStreams:
+class RandomStreams:
     """Independent generators, so that e.g. switching cosmic rays off leaves the noise untouched.
     The order of the spawns is part of what a seed means: keep it."""
 
@@ -109,26 +113,38 @@ def make_dataset(outdir, instrument="ACS/WFC", n_exposures=4, *, seed=1, suffix=
     key, inst = lookup_instrument(instrument)
     if n_exposures < 1:
         raise InputError("n_exposures", f"must be >= 1, got {n_exposures}")
-    streams = _RandomStreams(seed, n_exposures)
-    plan = _Plan(
-        key=key, inst=inst, shape=tuple(int(s) for s in (chip_shape or inst.shape)),
-        roots=rootnames(rootname_prefix or (inst.prefix + "sim"), n_exposures),
+    streams = RandomStreams(seed, n_exposures)
+    roots = rootnames(rootname_prefix or (inst.prefix + "sim"), n_exposures)
+    plan = new_plan(key, inst, streams, roots=roots,
+                    dithers=dither_offsets(dithers, n_exposures, inst.scale), seed=seed, suffix=suffix,
+                    chip_shape=chip_shape, exptime=exptime, sky=sky, readnoise=readnoise,
+                    cr_fraction=cr_fraction, gain=gain, psf_sigma=psf_sigma,
+                    pointing_errors=pointing_errors, distortion=distortion, ra=ra, dec=dec,
+                    orientat=orientat)
+    scene = build_scene(plan, streams, n_stars, n_galaxies, star_flux_range, galaxy_flux_range)
+    os.makedirs(outdir, exist_ok=True)
+    exposures = [write_exposure(outdir, plan, scene, i, *streams.exposures[i])
+                 for i in range(n_exposures)]
+    return write_truth(outdir, plan, scene, exposures)
+
+
+def new_plan(key, inst, streams, *, roots, dithers, seed, suffix, chip_shape, exptime, sky,
+             readnoise, cr_fraction, gain, psf_sigma, pointing_errors, distortion, ra, dec,
+             orientat, primary_extra=()):
+    """The _Plan of len(roots) exposures from the user's options (defaults filled in)."""
+    n_exposures = len(roots)
+    return _Plan(
+        key=key, inst=inst, shape=tuple(int(s) for s in (chip_shape or inst.shape)), roots=roots,
         exptime=exptime, gain=gain, psf_sigma=psf_sigma, suffix=suffix, seed=seed,
         readnoise=inst.readnoise if readnoise is None else float(readnoise),
         cr_fraction=inst.cr_fraction if cr_fraction is None else float(cr_fraction),
         distortion=DEFAULT_DISTORTION_PIX if distortion is True else float(distortion or 0.0),
-        dithers=_dithers(dithers, n_exposures, inst.scale),
-        pointing_errors=_pointing_errors(pointing_errors, n_exposures),
+        dithers=dithers, pointing_errors=_pointing_errors(pointing_errors, n_exposures),
         sky=sky_levels(sky, n_exposures, inst, exptime, streams.sky),
-        ra=ra, dec=dec, orientat=orientat)
-    scene = _scene(plan, streams, n_stars, n_galaxies, star_flux_range, galaxy_flux_range)
-    os.makedirs(outdir, exist_ok=True)
-    exposures = [_write_exposure(outdir, plan, scene, i, *streams.exposures[i])
-                 for i in range(n_exposures)]
-    return _write_truth(outdir, plan, scene, exposures)
+        ra=ra, dec=dec, orientat=orientat, primary_extra=tuple(primary_extra))
 
 
-def _dithers(dithers, n_exposures, scale):
+def dither_offsets(dithers, n_exposures, scale):
     """(dx, dy) arcsec per exposure; by default the box, repeated with a (10.25, 10.25)-pixel
     step for more than 4 exposures."""
     if dithers is None:
@@ -149,7 +165,7 @@ def _pointing_errors(pointing_errors, n_exposures):
     return pointing_errors
 
 
-def _scene(plan, streams, n_stars, n_galaxies, star_flux_range, galaxy_flux_range):
+def build_scene(plan, streams, n_stars, n_galaxies, star_flux_range, galaxy_flux_range):
     """Sources uniform over everything any exposure can see, the chip layout and the defects."""
     scale = plan.inst.scale
     offsets = chip_offsets(plan.inst, plan.shape)
@@ -162,7 +178,7 @@ def _scene(plan, streams, n_stars, n_galaxies, star_flux_range, galaxy_flux_rang
                   defects)
 
 
-def _write_exposure(outdir, plan, scene, i, rng_noise, rng_cr):
+def write_exposure(outdir, plan, scene, i, rng_noise, rng_cr):
     """Write exposure `i` and its cosmic-ray truth. Returns (its path, the truth's path, its
     aperture frame for the meta, the fraction of pixels CRs hit, its stars' true x, y on SCI,1)."""
     inst, scale, root = plan.inst, plan.inst.scale, plan.roots[i]
@@ -173,6 +189,8 @@ def _write_exposure(outdir, plan, scene, i, rng_noise, rng_cr):
     prim = primary_header(inst, root, plan.suffix, i, plan.exptime, plan.orientat, plan.dithers[i],
                           plan.ra, plan.dec, plan.gain, plan.readnoise, plan.nchips,
                           plan.shape != inst.shape)
+    for key, value, comment in plan.primary_extra:
+        prim[key] = (value, comment)
     hdus, cr_hdus, star_xy, hit = [fits.PrimaryHDU(header=prim)], [fits.PrimaryHDU()], [], 0
     for c in range(plan.nchips):
         chip_hdus, cre, xy = _expose_chip(plan, scene, i, c, frame, ref, rng_noise, rng_cr)
@@ -199,7 +217,8 @@ def _expose_chip(plan, scene, i, c, frame, ref, rng_noise, rng_cr):
     sky_e = plan.sky[i] * (1.0 if inst.counts else exptime)
     model = np.full(plan.shape, sky_e + plan.dark_e)
     star_xy = render_sources(model, wcs, frame, plan.pointing_errors[i], scene.stars, scene.gals,
-                             exptime, plan.psf_sigma)
+                             exptime, plan.psf_sigma,
+                             flat_scale=inst.scale if plan.flat_fielded else None)
     elec, var, cre = expose_chip(model, defects, exptime=exptime, sky_e=sky_e, dark_e=plan.dark_e,
                                  readnoise=plan.readnoise, cr_fraction=plan.cr_fraction,
                                  rng_noise=rng_noise, rng_cr=rng_cr)
@@ -212,8 +231,9 @@ def _expose_chip(plan, scene, i, c, frame, ref, rng_noise, rng_cr):
     return hdus, cre, star_xy
 
 
-def _write_truth(outdir, plan, scene, exposures):
-    """Write the star and galaxy tables and the meta JSON; return the Dataset."""
+def write_truth(outdir, plan, scene, exposures, extra_meta=None):
+    """Write the star and galaxy tables and the meta JSON (plus `extra_meta`); return the
+    Dataset."""
     paths, cr_paths, frames, cr_fractions, star_xys = (list(column) for column in zip(*exposures))
     stars, gals = scene.stars, scene.gals
     stars["x"], stars["y"] = star_xys[0]
@@ -229,6 +249,7 @@ def _write_truth(outdir, plan, scene, exposures):
     meta.update({"truth_galaxies": gals_path, "truth_meta": meta_path, "paths": paths,
                  "truth_stars": stars_path, "truth_cr": cr_paths,
                  "bad_columns": [[d.bad_column + 1, d.bad_row0 + 1] for d in scene.defects]})
+    meta.update(extra_meta or {})
     with atomic_path(meta_path) as tmp, open(tmp, "w") as f:
         json.dump(meta, f, indent=1)
     return Dataset(paths=paths, truth_stars=stars_path, truth_cr=cr_paths, meta=meta)

@@ -143,3 +143,17 @@ def pixel_positions(wcs, frame, perr, ra, dec):
     xy = wcs.all_world2pix(np.column_stack([ra, dec]), 1, tolerance=1e-9, maxiter=100)
     return xy[:, 0], xy[:, 1]
 
+
+
+def pixel_area_ratio(wcs, x, y, scale):
+    """Sky area of the chip pixels at 1-based (x, y), in units of a square `scale`-arcsec pixel
+    (central differences on the full header WCS, SIP included)."""
+    x, y = np.atleast_1d(np.asarray(x, float)), np.atleast_1d(np.asarray(y, float))
+    h = 0.5
+    corners = [np.column_stack([x + dx, y + dy]) for dx, dy in ((h, 0), (-h, 0), (0, h), (0, -h))]
+    sky = [wcs.all_pix2world(c, 1) for c in corners]
+    cosd = np.cos(np.radians(wcs.all_pix2world(np.column_stack([x, y]), 1)[:, 1]))
+    dra = [(sky[a][:, 0] - sky[b][:, 0] + 180.0) % 360.0 - 180.0 for a, b in ((0, 1), (2, 3))]
+    ddec = [sky[a][:, 1] - sky[b][:, 1] for a, b in ((0, 1), (2, 3))]
+    det = dra[0] * cosd * ddec[1] - dra[1] * cosd * ddec[0]
+    return np.abs(det) * (3600.0 / scale) ** 2

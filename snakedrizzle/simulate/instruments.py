@@ -2,7 +2,7 @@
 header constants and a real SIP distortion pattern per chip."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from snakedrizzle.errors import InputError
 
@@ -85,6 +85,44 @@ INSTRUMENTS = {
         {"PHOTMODE": "WFC3 IR F140W", "PHOTFLAM": 1.4737e-20, "PHOTPLAM": 13922.9,
          "PHOTBW": 1132.4, "PHOTZPT": -21.1}, -44.69, "i", "IR"),
 }
+
+
+# Filters a simulated visit can use, per detector: (filter wheel, PHOTFLAM, PHOTPLAM, PHOTBW).
+# Values are close to the real calibrations of these detectors; only their ratios and the
+# pivot wavelengths (which order the colours) matter to the simulator. The instrument's default
+# filter keeps exactly its values above.
+FILTER_PHOT = {
+    "ACS/WFC": {"F435W": (2, 3.15e-19, 4329.9, 293.5), "F475W": (1, 1.82e-19, 4746.9, 420.1),
+                "F555W": (1, 1.97e-19, 5361.0, 360.0), "F606W": (1, 7.73e-20, 5921.1, 672.3),
+                "F625W": (1, 1.19e-19, 6311.4, 415.5), "F775W": (1, 9.97e-20, 7693.0, 434.4),
+                "F814W": (2, 7.07e-20, 8045.5, 654.6), "F850LP": (1, 1.51e-19, 9031.5, 525.8)},
+    "ACS/HRC": {"F330W": (2, 2.23e-18, 3362.7, 174.0), "F555W": (1, 3.0e-19, 5357.0, 357.0),
+                "F606W": (1, 1.278e-19, 5888.0, 666.0), "F814W": (2, 2.5e-19, 8100.0, 650.0)},
+    "WFC3/IR": {"F105W": (0, 3.04e-20, 10552.0, 865.0), "F110W": (0, 1.53e-20, 11534.0, 1428.0),
+                "F125W": (0, 2.25e-20, 12486.0, 867.0), "F140W": (0, 1.4737e-20, 13922.9, 1132.4),
+                "F160W": (0, 1.92e-20, 15369.0, 826.3)},
+}
+
+
+def with_filter(key, inst, filter_name):
+    """`inst` seen through `filter_name`: its filter-wheel keywords (ACS: the other wheel holds
+    its clear element) and PHOT* values. An unknown filter is an InputError listing the known."""
+    table = FILTER_PHOT[key]
+    name = filter_name.upper()
+    if name not in table:
+        raise InputError("filters", f"{key} has no simulated filter {filter_name!r}; choose from "
+                                    f"{sorted(table)}")
+    wheel, photflam, photplam, photbw = table[name]
+    if wheel == 0:
+        filters = {"FILTER": name}
+    else:
+        clear = {1: "CLEAR1", 2: "CLEAR2"}
+        size = "L" if inst.detector == "WFC" else "S"
+        filters = {f"FILTER{w}": name if w == wheel else clear[w] + size for w in (1, 2)}
+    phot = {"PHOTMODE": inst.phot["PHOTMODE"].rsplit(" ", 1)[0] + " " + name,
+            "PHOTFLAM": photflam, "PHOTPLAM": photplam, "PHOTBW": photbw,
+            "PHOTZPT": inst.phot["PHOTZPT"]}
+    return replace(inst, filters=filters, phot=phot)
 
 
 def lookup_instrument(name):

@@ -14,7 +14,7 @@ from astropy.table import Table
 from scipy.ndimage import gaussian_filter
 from scipy.special import erf
 
-from snakedrizzle.simulate.geometry import pixel_positions
+from snakedrizzle.simulate.geometry import pixel_area_ratio, pixel_positions
 
 
 def source_bounds(shape, offsets, dithers, pointing_errors, scale):
@@ -60,14 +60,25 @@ def draw_sources(rng, frame, bounds, scale, n_stars, n_galaxies, star_flux_range
     return stars, gals
 
 
-def render_sources(model, wcs, frame, pointing_error, stars, gals, exptime, psf_sigma):
+def render_sources(model, wcs, frame, pointing_error, stars, gals, exptime, psf_sigma,
+                   flat_scale=None):
     """Add the stars, then the galaxies, to a chip's model image (electrons) where they really
-    land; returns the stars' true 1-based (x, y) on this chip."""
+    land; returns the stars' true 1-based (x, y) on this chip.
+
+    flat_scale (arcsec): render as a flat-fielded FLT is, where a uniform sky gives the same
+    counts in every pixel however large it is on the sky, so a source's counts are divided by
+    its pixel's area in `flat_scale` pixels (drizzling, which conserves surface brightness, then
+    gives back the true flux). None: every source gives flux * exptime counts."""
     sx, sy = pixel_positions(wcs, frame, pointing_error, stars["ra"], stars["dec"])
-    add_stars(model, sx, sy, stars["flux"] * exptime, psf_sigma)
+    add_stars(model, sx, sy, stars["flux"] * exptime / _area(wcs, sx, sy, flat_scale), psf_sigma)
     gx, gy = pixel_positions(wcs, frame, pointing_error, gals["ra"], gals["dec"])
-    add_galaxies(model, wcs, gx, gy, gals, gals["flux"] * exptime, psf_sigma)
+    add_galaxies(model, wcs, gx, gy, gals,
+                 gals["flux"] * exptime / _area(wcs, gx, gy, flat_scale), psf_sigma)
     return sx, sy
+
+
+def _area(wcs, x, y, flat_scale):
+    return 1.0 if flat_scale is None or not len(x) else pixel_area_ratio(wcs, x, y, flat_scale)
 
 
 def add_stars(img, x, y, counts, sigma):
