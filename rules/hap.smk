@@ -8,6 +8,7 @@ rule svm_metawcs:
     # One north-up grid per visit and detector from every direct exposure (SPEC-HAP H4).
     input:
         exposures=lambda wc: plan.svm.metawcs_inputs(wc),
+        hlets=lambda wc: plan.svm.align.metawcs_headerlets(wc),
     output:
         "results/svm/{name}/{detkey}_metawcs.fits",
     params:
@@ -40,6 +41,7 @@ rule svm_product:
         sky=lambda wc: plan.svm.sky_method(plan.params(wc.hapname)),
     wildcard_constraints:
         hapname=r"hst_[^/]+",
+        suffix=r"dr[cz]",
     threads: 1
     resources:
         mem_mb=dag.mem_for(3, base=200, of="product"),
@@ -56,7 +58,8 @@ rule svm_product:
 
 rule svm_manifest:
     input:
-        lambda wc: [p.file for p in plan.svm.visit_products(wc.name)],
+        lambda wc: [p.file for p in plan.svm.visit_products(wc.name)]
+        + plan.svm.catalogs.visit_catalogs(wc.name),
     output:
         "results/svm/{name}/{manifest}_manifest.txt",
     wildcard_constraints:
@@ -73,3 +76,202 @@ rule svm_manifest:
         "../envs/snakedrizzle.yaml"
     script:
         "../scripts/svm_manifest.py"
+
+
+# ---- SVM alignment (snakedrizzle/hap/align, SPEC-HAP H6): per-exposure source lists, the
+# visit's reference catalog (a file target: refcat, else the Gaia archive once), one fit per
+# visit and detector (fit table + aligned WCSs) and a headerlet per exposure, which every drizzle
+# stage of the visit's products and the meta-WCS read.
+
+
+rule svm_align_sources:
+    input:
+        exposure=lambda wc: plan.svm.align.exposure(wc),
+    output:
+        "results/svm/{name}/align/{root}_sources.ecsv",
+    params:
+        pars=lambda wc: plan.svm.align.source_pars(wc),
+    threads: 1
+    resources:
+        mem_mb=dag.mem_for(2, base=250),
+        runtime=dag.minutes_for(10),
+    log:
+        "logs/{name}/svm_align_sources/{root}.log",
+    benchmark:
+        "logs/{name}/svm_align_sources/{root}.benchmark.tsv"
+    conda:
+        "../envs/snakedrizzle.yaml"
+    script:
+        "../scripts/svm_align_sources.py"
+
+
+rule svm_align_refcat:
+    input:
+        exposures=lambda wc: plan.svm.align.visit_exposures(wc),
+        refcat=lambda wc: plan.svm.align.user_refcat(wc),
+    output:
+        "results/svm/{name}/align/{name}_{refname}_ref_cat.ecsv",
+    params:
+        catalog=lambda wc: plan.svm.refcat_name,
+    wildcard_constraints:
+        refname=r"[A-Za-z0-9]+",
+    threads: 1
+    resources:
+        mem_mb=400,
+        runtime=dag.minutes_for(5),
+    log:
+        "logs/{name}/svm_align_refcat/{refname}.log",
+    benchmark:
+        "logs/{name}/svm_align_refcat/{refname}.benchmark.tsv"
+    conda:
+        "../envs/snakedrizzle.yaml"
+    script:
+        "../scripts/svm_align_refcat.py"
+
+
+rule svm_align_fit:
+    input:
+        exposures=lambda wc: plan.svm.align.group(wc),
+        sources=lambda wc: plan.svm.align.sources(wc),
+        refcat=lambda wc: plan.svm.align.refcat_of(wc),
+    output:
+        table="results/svm/{name}/align/{detkey}_fit.ecsv",
+        wcs="results/svm/{name}/align/{detkey}_fit_wcs.ecsv",
+    params:
+        pars=lambda wc: plan.svm.align.pars(wc),
+        catalog=lambda wc: plan.svm.refcat_name,
+    wildcard_constraints:
+        detkey=r"[a-z0-9]+_[a-z0-9]+",
+    threads: 1
+    resources:
+        mem_mb=600,
+        runtime=dag.minutes_for(10),
+    log:
+        "logs/{name}/svm_align_fit/{detkey}.log",
+    benchmark:
+        "logs/{name}/svm_align_fit/{detkey}.benchmark.tsv"
+    conda:
+        "../envs/snakedrizzle.yaml"
+    script:
+        "../scripts/svm_align_fit.py"
+
+
+rule svm_align_headerlet:
+    input:
+        unpack(lambda wc: plan.svm.align.fit_files(wc)),
+    output:
+        "results/svm/{name}/align/{root}_hlet.fits",
+    params:
+        catalog=lambda wc: plan.svm.refcat_name,
+    threads: 1
+    resources:
+        mem_mb=300,
+        runtime=dag.minutes_for(5),
+    log:
+        "logs/{name}/svm_align_headerlet/{root}.log",
+    benchmark:
+        "logs/{name}/svm_align_headerlet/{root}.benchmark.tsv"
+    conda:
+        "../envs/snakedrizzle.yaml"
+    script:
+        "../scripts/svm_align_headerlet.py"
+
+
+# ---- SVM catalogs (snakedrizzle/hap/catalogs, SPEC-HAP H7): detection once per total image
+# (point sources; segmentation map with the total's background), then a point and a segment
+# catalog per filter product measured on its own image, then the total catalogs that join the
+# filter catalogs. Only these rules read the catalog parameters.
+
+
+rule svm_point_sources:
+    input:
+        total=lambda wc: plan.svm.product(wc.total).file,
+    output:
+        "results/svm/{name}/{total}_point-sources.ecsv",
+    params:
+        pars=lambda wc: plan.svm.catalogs.pars(wc.total),
+    wildcard_constraints:
+        total=r"hst_[^/]+_total_[a-z0-9]+",
+    threads: 1
+    resources:
+        mem_mb=dag.mem_for(4, base=300, of="total"),
+        runtime=dag.minutes_for(10),
+    log:
+        "logs/{name}/svm_point_sources/{total}.log",
+    benchmark:
+        "logs/{name}/svm_point_sources/{total}.benchmark.tsv"
+    conda:
+        "../envs/snakedrizzle.yaml"
+    script:
+        "../scripts/svm_point_sources.py"
+
+
+rule svm_segment_map:
+    input:
+        total=lambda wc: plan.svm.product(wc.total).file,
+    output:
+        "results/svm/{name}/{total}_segment-map.fits",
+    params:
+        pars=lambda wc: plan.svm.catalogs.pars(wc.total),
+    wildcard_constraints:
+        total=r"hst_[^/]+_total_[a-z0-9]+",
+    threads: 1
+    resources:
+        mem_mb=dag.mem_for(8, base=300, of="total"),
+        runtime=dag.minutes_for(20),
+    log:
+        "logs/{name}/svm_segment_map/{total}.log",
+    benchmark:
+        "logs/{name}/svm_segment_map/{total}.benchmark.tsv"
+    conda:
+        "../envs/snakedrizzle.yaml"
+    script:
+        "../scripts/svm_segment_map.py"
+
+
+rule svm_point_catalog:
+    input:
+        unpack(lambda wc: plan.svm.catalogs.inputs(wc.hapname, "point")),
+    output:
+        "results/svm/{name}/{hapname}_point-cat.ecsv",
+    params:
+        pars=lambda wc: plan.svm.catalogs.pars(wc.hapname),
+        level=lambda wc: plan.svm.catalogs.level(wc.hapname),
+    wildcard_constraints:
+        hapname=r"hst_[^/]+",
+    threads: 1
+    resources:
+        mem_mb=dag.mem_for(10, base=300),  # measured: 1.0 GB on a 6 Mpixel HRC product
+        runtime=dag.minutes_for(10),
+    log:
+        "logs/{name}/svm_point_catalog/{hapname}.log",
+    benchmark:
+        "logs/{name}/svm_point_catalog/{hapname}.benchmark.tsv"
+    conda:
+        "../envs/snakedrizzle.yaml"
+    script:
+        "../scripts/svm_catalog.py"
+
+
+rule svm_segment_catalog:
+    input:
+        unpack(lambda wc: plan.svm.catalogs.inputs(wc.hapname, "segment")),
+    output:
+        "results/svm/{name}/{hapname}_segment-cat.ecsv",
+    params:
+        pars=lambda wc: plan.svm.catalogs.pars(wc.hapname),
+        level=lambda wc: plan.svm.catalogs.level(wc.hapname),
+    wildcard_constraints:
+        hapname=r"hst_[^/]+",
+    threads: 1
+    resources:
+        mem_mb=dag.mem_for(6, base=300),  # measured: 1.4 GB on a 6 Mpixel HRC visit
+        runtime=dag.minutes_for(20),
+    log:
+        "logs/{name}/svm_segment_catalog/{hapname}.log",
+    benchmark:
+        "logs/{name}/svm_segment_catalog/{hapname}.benchmark.tsv"
+    conda:
+        "../envs/snakedrizzle.yaml"
+    script:
+        "../scripts/svm_catalog.py"

@@ -21,10 +21,11 @@ log = logging.getLogger("snakedrizzle")
 _HEADER_KEYS = ("ROOTNAME", "EXPSTART", "EXPEND", "FILTER", "FILTER1", "FILTER2", "EXPTIME", "PR_INV_L")
 
 
-def metawcs_stage(exposures, out, rot=0.0, scale=None):
+def metawcs_stage(exposures, out, rot=0.0, scale=None, headerlets=None):
     """The visit meta-WCS of a detector (SPEC-HAP H4) as a header-only FITS frame file
-    (``snakedrizzle.wcs.frame_to_header``), which products take as ``final_refimage``."""
-    frame = visit_metawcs(list(exposures), rot=rot, scale=scale)
+    (``snakedrizzle.wcs.frame_to_header``), which products take as ``final_refimage``;
+    ``headerlets`` ({exposure path: headerlet}): the aligned WCSs it is computed from."""
+    frame = visit_metawcs(list(exposures), rot=rot, scale=scale, headerlets=headerlets)
     header = W.frame_to_header(frame)
     header["HAPMETA"] = (True, "visit meta-WCS of one detector (SPEC-HAP H4)")
     header["NEXPMETA"] = (len(exposures), "direct exposures the grid covers")

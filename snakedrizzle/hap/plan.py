@@ -26,12 +26,14 @@ from dataclasses import dataclass
 from snakedrizzle.errors import InputError
 from snakedrizzle.hap import names, parsets
 from snakedrizzle.hap.tree import visits_of_poller
+from snakedrizzle.hap.catalogs.plan import SvmCatalogs
 
 __all__ = ["SvmPlan", "SvmProduct", "svm_products", "DEMO_POLLER", "FRAME_KEYS"]
 
 log = logging.getLogger("snakedrizzle")
 
 DEMO_POLLER = "demo"
+DEFAULT_REFCAT_NAME = "GAIAeDR3"
 DEMO_EXPOSURES = os.path.join("results", "demo", "inputs")
 # The final_* values that would move a product off the meta-WCS it gets as final_refimage.
 FRAME_KEYS = ("final_rot", "final_scale", "final_outnx", "final_outny", "final_ra", "final_dec",
@@ -83,6 +85,13 @@ class SvmPlan:
         self.svm = {}          # name -> SvmProduct
         self.visits = []
         self.metawcs = {}      # metawcs file -> (exposures, {final_rot, final_scale})
+        # SVM alignment (snakedrizzle.hap.align): one fit per visit and detector
+        self.refcat = str(config.get("refcat") or "")
+        self.refcat_name = str(config.get("refcat_name") or DEFAULT_REFCAT_NAME)
+        self.align_groups = {}    # (ipppss, detector key) -> direct exposures fitted together
+        self.exposure_group = {}  # exposure path -> (ipppss, detector key)
+        self.align = SvmAlignment(self)
+        self.catalogs = SvmCatalogs(self, config)  # point and segment catalogs (SPEC-HAP H7)
         if not self.is_demo or glob.glob(os.path.join(DEMO_EXPOSURES, "*_fl[tc].fits")):
             self._build()
 
@@ -118,6 +127,9 @@ class SvmPlan:
         total_pars = self._pars(total, "total", total.n_for_parameters)
         self.metawcs[frame_file] = ([_absolute(m.path) for m in total.members],
                                     {"rot": total_pars["final_rot"], "scale": total_pars["final_scale"]})
+        self.align_groups[(visit.ipppss, key)] = self.metawcs[frame_file][0]
+        for path in self.metawcs[frame_file][0]:
+            self.exposure_group[path] = (visit.ipppss, key)
         cr_filters = []
         for filt in total.filters:
             pars = self._pars(filt, "filter", len(filt.members))
@@ -190,10 +202,11 @@ class SvmPlan:
         return os.path.join(visit.folder, visit.manifest)
 
     def targets(self):
-        """Every HAP product and each visit's manifest."""
+        """Every HAP product and each visit's manifest (the visit fits are made on the way: every
+        product reads their headerlets)."""
         self.ensure()
         found = [p.file for p in self.svm.values()]
-        return found + [self.manifest_file(v) for v in self.visits]
+        return found + self.catalogs.targets() + [self.manifest_file(v) for v in self.visits]
 
     def finished(self):
         return [os.path.abspath(p) for p in self.targets() if os.path.exists(p)]
@@ -217,3 +230,89 @@ def svm_products(config, demo_inputs=None):
     plan = SvmPlan(config, demo_inputs)
     plan.ensure()
     return plan.products
+
+
+# ---- SVM alignment (snakedrizzle.hap.align; rules/hap.smk) ------------------------------------------
+
+def align_file(ipppss, filename):
+    """A file of the visit's alignment: ``results/svm/<ipppss>/align/<filename>``."""
+    return os.path.join(names.visit_folder(ipppss), "align", filename)
+
+
+def _root(path):
+    from snakedrizzle.io.exposure import rootname_of
+
+    return rootname_of(path)[0]
+
+
+class SvmAlignment:
+    """What the alignment rules ask of an :class:`SvmPlan` (wildcards: ``name`` = the visit's
+    ipppss, ``detkey``, ``root``)."""
+
+    def __init__(self, svm):
+        self.svm = svm
+
+    def headerlet_file(self, path):
+        ipppss, _ = self.svm.exposure_group[path]
+        return align_file(ipppss, f"{_root(path)}_hlet.fits")
+
+    def aligned_wcs(self, name, roots):
+        """The visit fit's headerlet of each of the product's exposures (every SVM product is
+        drizzled on the aligned WCS)."""
+        product = self.svm.svm.get(name)
+        if product is None:
+            return []
+        by_root = {_root(p): p for p in product.exposures if p in self.svm.exposure_group}
+        return [self.headerlet_file(by_root[r]) for r in roots if r in by_root]
+
+    def metawcs_headerlets(self, wc):
+        return [self.headerlet_file(p) for p in self.svm.metawcs_inputs(wc)]
+
+    def group(self, wc):
+        self.svm.ensure()
+        key = (wc.name, wc.detkey)
+        if key not in self.svm.align_groups:
+            raise InputError(wc.detkey, f"no detector {wc.detkey} in visit {wc.name} of the poller {self.svm.poller}")
+        return self.svm.align_groups[key]
+
+    def exposure(self, wc):
+        """The exposure ``wc.root`` of visit ``wc.name``."""
+        self.svm.ensure()
+        for path, (ipppss, _) in self.svm.exposure_group.items():
+            if ipppss == wc.name and _root(path) == wc.root:
+                return path
+        raise InputError(wc.root, f"is not a direct exposure of visit {wc.name}")
+
+    def sources(self, wc):
+        return [align_file(wc.name, f"{_root(p)}_sources.ecsv") for p in self.group(wc)]
+
+    def refcat_file(self, ipppss):
+        return align_file(ipppss, f"{ipppss}_{self.svm.refcat_name}_ref_cat.ecsv")
+
+    def refcat_of(self, wc):
+        return self.refcat_file(wc.name)
+
+    def visit_exposures(self, wc):
+        self.svm.ensure()
+        return [p for p, (v, _) in self.svm.exposure_group.items() if v == wc.name]
+
+    def user_refcat(self, wc):
+        return [self.svm.refcat] if self.svm.refcat else []
+
+    def detector_of(self, wc):
+        return self.svm.exposure_group[self.exposure(wc)][1]
+
+    def fit_files(self, wc):
+        key = self.detector_of(wc)
+        return {"exposure": self.exposure(wc), "table": align_file(wc.name, f"{key}_fit.ecsv"),
+                "wcs": align_file(wc.name, f"{key}_fit_wcs.ecsv")}
+
+    def pars(self, wc):
+        from snakedrizzle.hap.align.sources import alignment_pars
+
+        return alignment_pars(wc.detkey)
+
+    def source_pars(self, wc):
+        from snakedrizzle.hap.align.sources import alignment_pars, source_pars
+
+        return source_pars(alignment_pars(self.detector_of(wc)))

@@ -21,7 +21,8 @@ import jsonschema
 from snakedrizzle.errors import InputError
 
 # What a run sets besides the parameters: which products to make.
-RUN_KEYS = ("input", "output", "products", "poller", "svm_pars", "svm_by_obset")
+RUN_KEYS = ("input", "output", "products", "poller", "svm_pars", "svm_by_obset", "refcat_name",
+            "svm_catalog_pars")
 
 
 def _schema_file():

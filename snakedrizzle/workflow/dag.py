@@ -175,6 +175,9 @@ class Plan(SkyPlan):
 
     def aligned_wcs(self, name, roots):
         """The aligned WCS (headerlet) of each exposure, when the product is aligned."""
+        if self.svm is not None:
+            # SVM: every product is drizzled on its visit fit's headerlets (hap/plan.py)
+            return self.svm.align.aligned_wcs(name, roots)
         if not self.params(name)["align"]:
             return []
         return [aligned(name, f"{r}_hlet.fits") for r in roots]

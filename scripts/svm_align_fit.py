@@ -1,0 +1,8 @@
+from snakedrizzle.workflow.jobs import run_in_job_server
+
+run_in_job_server(snakemake)
+
+from snakedrizzle.hap.align.stages import fit_stage
+
+fit_stage(list(snakemake.input.exposures), list(snakemake.input.sources), snakemake.input.refcat,
+          snakemake.output.table, snakemake.output.wcs, snakemake.params.pars, snakemake.params.catalog)

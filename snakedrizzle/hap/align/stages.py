@@ -1,0 +1,137 @@
+"""File-level stages of the SVM alignment (the rules of ``rules/hap.smk`` call these). Inputs are
+only read; every output is written atomically."""
+import logging
+import os
+
+import numpy as np
+from astropy.io import fits
+from astropy.table import Table
+from astropy.wcs import WCS
+
+from snakedrizzle.align.headerlet import build_headerlet, sci_extvers
+from snakedrizzle.errors import InputError
+from snakedrizzle.hap.align import refcat as R
+from snakedrizzle.hap.align.fit import fit_detector
+from snakedrizzle.hap.align.sources import exposure_sources
+from snakedrizzle.io.exposure import rootname_of
+from snakedrizzle.io.fitsio import atomic_path, write_hdulist
+from snakedrizzle.wcs import chip_wcs
+
+log = logging.getLogger("snakedrizzle")
+FIT_COLUMNS = ("rootname", "epoch", "method", "nmatch", "fit_rms_mas", "rms_ra_mas", "rms_dec_mas",
+               "offset_arcsec", "quality", "compromised", "aligned", "wcsname", "reason")
+
+
+def _write_table(table, out):
+    with atomic_path(out) as tmp:
+        table.write(tmp, format="ascii.ecsv", overwrite=True)
+    return out
+
+
+def _extvers(path):
+    try:
+        with fits.open(path) as hdul:
+            return sci_extvers(hdul)
+    except OSError as exc:
+        raise InputError(path, f"cannot read the exposure ({exc})") from None
+
+
+def sources_stage(exposure, out, pars):
+    """The exposure's source list for the visit fit (ECSV, x/y 1-based, one row per source)."""
+    _write_table(exposure_sources(exposure, _extvers(exposure), pars), out)
+
+
+def exposure_epoch(path):
+    try:
+        return R.decimal_year(float(fits.getval(path, "EXPSTART", 0)))
+    except (KeyError, OSError) as exc:
+        raise InputError(path, f"no EXPSTART for the epoch the reference is propagated to ({exc})") from None
+
+
+def refcat_stage(exposures, out, refcat="", catalog_name="GAIAeDR3", timeout=R.QUERY_TIMEOUT):
+    """The visit's reference catalog (a local table, else the Gaia archive), cut to the cone of
+    every exposure's chips, as ECSV; an empty table with ``meta['reason']`` when there is none."""
+    cone = R.footprint_cone([chip_wcs(p, v) for p in exposures for v in _extvers(p)])
+    table = R.from_file(refcat, cone, catalog_name) if refcat else R.from_gaia(cone, catalog_name, timeout)
+    table.meta["epochs"] = [exposure_epoch(p) for p in exposures]
+    log.info("reference catalog %s: %d sources in the cone (%s)", catalog_name, len(table),
+             table.meta.get("reason") or table.meta.get("source"))
+    _write_table(table, out)
+
+
+def new_wcsname(prior, catalog_name, label="SVM"):
+    """H6.7: the part of the current name before the first '-', then FIT_<label>_<catalog>."""
+    base = str(prior or "").split("-")[0].strip()
+    return f"{base}-FIT_{label}_{catalog_name}" if base else f"FIT_{label}_{catalog_name}"
+
+
+def fit_stage(exposures, source_files, refcat_file, out_table, out_wcs, pars, catalog_name):
+    """One visit fit of a detector's exposures: the fit table (per exposure: matches, RMS,
+    quality, why it failed) and the aligned chip WCSs (CRVAL, CD per chip) the headerlets take."""
+    refcat = Table.read(refcat_file, format="ascii.ecsv")
+    roots = [rootname_of(p)[0] for p in exposures]
+    chips = [(r, {v: chip_wcs(p, v) for v in _extvers(p)}) for r, p in zip(roots, exposures)]
+    sources = [Table.read(f, format="ascii.ecsv") for f in source_files]
+    epochs = [exposure_epoch(p) for p in exposures]
+    method, results, total, reason = fit_detector(chips, sources, epochs, refcat, pars)
+    rows, wcs_rows = [], []
+    for path, fit in zip(exposures, results):
+        prior = fits.getval(path, "WCSNAME", ("SCI", _extvers(path)[0]), default="")
+        aligned = bool(fit.wcs)
+        rows.append((fit.root, fit.epoch, method, fit.nmatch, fit.fit_rms, fit.rms_ra, fit.rms_dec, fit.offset,
+                     fit.quality, fit.compromised, aligned,
+                     new_wcsname(prior, catalog_name) if aligned else prior,
+                     "" if aligned else (fit.reason or reason or "no good fit")))
+        for v, w in fit.wcs.items():
+            wcs_rows.append((fit.root, v, *w.wcs.crval, *w.wcs.cd.ravel(), *w.wcs.crpix))
+    table = Table(rows=rows, names=FIT_COLUMNS) if rows else Table(names=FIT_COLUMNS)
+    table.meta.update({"catalog": catalog_name, "refcat": str(refcat.meta.get("source", "")),
+                       "nref": len(refcat), "method": method, "total_rms_mas": float(total),
+                       "reason": reason, "pars": dict(pars)})
+    names = ("rootname", "extver", "crval1", "crval2", "cd1_1", "cd1_2", "cd2_1", "cd2_2", "crpix1", "crpix2")
+    solutions = Table(rows=wcs_rows, names=names) if wcs_rows else Table(names=names)
+    _write_table(table, out_table)
+    _write_table(solutions, out_wcs)
+
+
+def _solution(solutions, root):
+    out = {}
+    for row in solutions[np.asarray(solutions["rootname"]).astype(str) == root]:
+        w = WCS(naxis=2)
+        w.wcs.crval = [row["crval1"], row["crval2"]]
+        w.wcs.cd = [[row["cd1_1"], row["cd1_2"]], [row["cd2_1"], row["cd2_2"]]]
+        out[int(row["extver"])] = w
+    return out
+
+
+def headerlet_stage(exposure, fit_table, wcs_table, out, catalog_name):
+    """The exposure's headerlet (H6.7): the fitted WCS under ``<prior>-FIT_SVM_<catalog>`` with
+    the previous one kept as an alternate, or the unchanged a priori WCS with the reason."""
+    root = rootname_of(exposure)[0]
+    table = Table.read(fit_table, format="ascii.ecsv")
+    rows = table[np.asarray(table["rootname"]).astype(str) == root]
+    if len(rows) != 1:
+        raise InputError(fit_table, f"has no row for exposure {root}")
+    row = rows[0]
+    aligned = _solution(Table.read(wcs_table, format="ascii.ecsv"), root) if row["aligned"] else None
+    status = "SUCCESS" if aligned else f"FAILED: {row['reason']}"
+    fit = {"status": status, "fitgeometry": "rscale", "nmatch": int(row["nmatch"]),
+           "rms_ra": float(row["rms_ra_mas"]) / 3.6e6,
+           "rms_dec": float(row["rms_dec_mas"]) / 3.6e6}
+    hlet = build_headerlet(exposure, aligned, str(row["wcsname"]), fit, root, catalog=catalog_name,
+                           meta={"hdrname": f"{root}_{row['wcsname']}",
+                                 "descrip": f"SVM alignment to {catalog_name} (snakedrizzle)"})
+    primary = hlet[0].header
+    primary["CATALOG"] = (catalog_name, "astrometric reference catalog")
+    primary["FITMETH"] = (str(row["method"]) or "none", "SVM fit method")
+    primary["FIT_RMS"] = (_finite(row["fit_rms_mas"]), "RMS of the fit (mas)")
+    primary["FITQUAL"] = (int(row["quality"]), "fit quality 1 (best) .. 5 (failed; a priori kept)")
+    primary["RMS_RA"] = (_finite(row["rms_ra_mas"]), "RA RMS of the fit (mas)")
+    primary["RMS_DEC"] = (_finite(row["rms_dec_mas"]), "Dec RMS of the fit (mas)")
+    primary["NMATCH"] = (int(row["nmatch"]), "matches with the reference catalog")
+    write_hdulist(hlet, out)
+
+
+def _finite(value):
+    value = float(value)
+    return value if np.isfinite(value) else 0.0
