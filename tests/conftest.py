@@ -71,3 +71,25 @@ def good_file(small_set, tmp_path):
     shutil.copy(src, dst)
     dst.chmod(0o644)
     return dst
+
+
+@pytest.fixture(scope="session")
+def hrc_svm_run(tmp_path_factory):
+    """The real ACS/HRC 47 Tuc visit built once by runsinglehap from read-only copies (shared by
+    the SVM product and catalog tests: one run of the whole visit is minutes of CI)."""
+    from types import SimpleNamespace
+
+    from snakedrizzle.hap import runsinglehap
+
+    source = SHARED / "acs_hrc_47tuc"
+    if not source.is_dir():
+        pytest.skip("HRC test data not available")
+    root = tmp_path_factory.mktemp("svm")
+    data = root / "data"
+    data.mkdir()
+    for f in sorted(source.glob("*_flt.fits")):
+        shutil.copy(f, data / f.name)
+        os.chmod(data / f.name, 0o444)
+    before = {f.name: sha256(f) for f in data.iterdir()}
+    products = runsinglehap(str(data / "*_flt.fits"), workdir=root / "work", cores=2)
+    return SimpleNamespace(root=root, work=root / "work", data=data, before=before, products=products)

@@ -3,8 +3,6 @@
 Array/file-level tests run on a small synthetic drizzled visit (ACS/WFC-like, north up, Gaussian
 stars of known flux, Poisson and read noise, PHOTFLAM/PHOTPLAM) written as HAP filter and total
 products; the slow test runs the workflow on the real ACS/HRC 47 Tuc visit."""
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -238,19 +236,8 @@ HRC_VISIT = "results/svm/j8bt06"
 
 
 @pytest.fixture(scope="module")
-def hrc_run(tmp_path_factory):
-    from snakedrizzle.hap import runsinglehap
-
-    if not HRC.is_dir():
-        pytest.skip("HRC test data not available")
-    root = tmp_path_factory.mktemp("svmcat")
-    data = root / "data"
-    data.mkdir()
-    for f in HRC.glob("*_flt.fits"):
-        shutil.copy(f, data / f.name)
-        os.chmod(data / f.name, 0o444)
-    runsinglehap(str(data / "*_flt.fits"), workdir=root / "work", cores=2)
-    return root
+def hrc_run(hrc_svm_run):
+    return hrc_svm_run.root
 
 
 def _centroids(image_file, x, y):

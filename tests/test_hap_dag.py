@@ -6,7 +6,6 @@ ask Snakemake for dry runs."""
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -127,19 +126,8 @@ def _sha(path):
 
 
 @pytest.fixture(scope="module")
-def hrc_run(tmp_path_factory):
-    """The HRC visit built once with runsinglehap from read-only copies."""
-    from snakedrizzle.hap import runsinglehap
-
-    root = tmp_path_factory.mktemp("svm")
-    data = root / "data"
-    data.mkdir()
-    for f in HRC.glob("*_flt.fits"):
-        shutil.copy(f, data / f.name)
-        os.chmod(data / f.name, 0o444)
-    before = {f.name: _sha(f) for f in data.iterdir()}
-    products = runsinglehap(str(data / "*_flt.fits"), workdir=root / "work", cores=2)
-    return SimpleNamespace(root=root, work=root / "work", data=data, before=before, products=products)
+def hrc_run(hrc_svm_run):
+    return hrc_svm_run
 
 
 def _dryrun_jobs(run, *targets, **config):
