@@ -20,14 +20,12 @@ DrizzlePac, from the current directory, which is usually the same folder); and a
 file that does not exist, or a mask whose shape is not its chip's, stops the run with one
 InputError naming the catalog and the file (DrizzlePac logs the line and skips it).
 """
-import ast
 import functools
 import logging
 import os
 import re
 from dataclasses import dataclass
 
-import numpy as np
 from astropy.io import fits
 
 from snakedrizzle.errors import InputError

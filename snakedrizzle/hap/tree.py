@@ -76,8 +76,20 @@ class ExposureProduct:
         return names.headerlet_filename(self.name)
 
 
+class _CatalogedProduct:
+    """What filter and total products share: a drizzle file and two catalogs named after them."""
+
+    @property
+    def filename(self):
+        return f"{self.name}_{self.suffix}.fits"
+
+    @property
+    def catalog_filenames(self):
+        return names.catalog_filenames(self.name)
+
+
 @dataclass
-class FilterProduct:
+class FilterProduct(_CatalogedProduct):
     """All exposures of one filter of a detector, with CR rejection (HAPLEVEL 2)."""
 
     name: str                 # hst_<prop>_<vv>_<inst>_<det>_<filter>_<ipppss>
@@ -98,17 +110,9 @@ class FilterProduct:
         """The exposure count HAP selects the filter's parameter set by (n1, n2-5, ...)."""
         return len(self.members)
 
-    @property
-    def filename(self):
-        return f"{self.name}_{self.suffix}.fits"
-
-    @property
-    def catalog_filenames(self):
-        return names.catalog_filenames(self.name)
-
 
 @dataclass
-class TotalProduct:
+class TotalProduct(_CatalogedProduct):
     """All filters of one instrument/detector: the detection image (HAPLEVEL 2, no CR step)."""
 
     name: str                 # hst_<prop>_<vv>_<inst>_<det>_total_<ipppss>
@@ -154,14 +158,6 @@ class TotalProduct:
     def alignment_exposures(self):
         """Exposures aligned together as one visit fit (direct and ramp, in HAP order)."""
         return sorted(self.members + self.ramp, key=lambda e: _order_key(e.row))
-
-    @property
-    def filename(self):
-        return f"{self.name}_{self.suffix}.fits"
-
-    @property
-    def catalog_filenames(self):
-        return names.catalog_filenames(self.name)
 
 
 @dataclass

@@ -1,7 +1,6 @@
 """File-level stages of the SVM alignment (the rules of ``rules/hap.smk`` call these). Inputs are
 only read; every output is written atomically."""
 import logging
-import os
 
 import numpy as np
 from astropy.io import fits

@@ -20,7 +20,7 @@ from snakedrizzle.hap.catalogs.point import ab_mag, aperture_photometry_table, d
 from snakedrizzle.hap.catalogs.product import read_product
 from snakedrizzle.hap.catalogs.segment import (convolved_image, load_segmentation, measure_segments,
                                                    segment_total)
-from snakedrizzle.io import atomic_path, write_hdulist
+from snakedrizzle.io import write_hdulist
 
 __all__ = ["catalog_stage", "point_sources_stage", "point_catalog_stage", "segment_map_stage", "segment_catalog_stage",
            "total_catalog_stage"]
