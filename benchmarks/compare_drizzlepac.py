@@ -86,8 +86,10 @@ def drizzlepac_stages(log):
 
 
 def snakemake_cmd(work, inputs, output, *extra):
+    # --until final_drizzle: the same work as DrizzlePac (the product), not the report's previews
     return [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work),
-            "--cores", "2", "-q", "--config", f"input={inputs}", f"output={output}", *extra]
+            "--cores", "2", "-q", "--until", "final_drizzle", "--config", f"input={inputs}",
+            f"output={output}", *extra]
 
 
 def run_snakedrizzle(files, folder, output="bench"):
