@@ -6,11 +6,17 @@ between jobs as FITS headers (``frame_to_header``/``frame_from_header``).
 import numpy as np
 from astropy import wcs as pywcs
 from astropy.io import fits
-from stwcs.distortion import utils as stwcs_utils
-from stwcs.wcsutil import HSTWCS
 
 from snakedrizzle.errors import InputError
 
+
+
+def _hstwcs():
+    """stwcs' HSTWCS, imported when a chip WCS is first needed: the workflow's main process
+    imports this package to plan the DAG and never needs stwcs (0.3 s of start-up)."""
+    from stwcs.wcsutil import HSTWCS
+
+    return HSTWCS
 
 def chip_wcs(path, extver, coeffs=True, headerlet=None, wcskey=""):
     """The chip's HSTWCS with SIP + NPOL + D2IM; ``coeffs=False`` keeps only the linear part.
@@ -26,7 +32,7 @@ def chip_wcs(path, extver, coeffs=True, headerlet=None, wcskey=""):
         else:
             with fits.open(path, memmap=True) as hdul:
                 key = alternate_key(path, extver, hdul["SCI", extver].header, wcskey)
-                w = HSTWCS(hdul, ext=("SCI", extver), wcskey=key)
+                w = _hstwcs()(hdul, ext=("SCI", extver), wcskey=key)
     except InputError:
         raise
     except Exception as exc:
@@ -92,6 +98,8 @@ def _perfect_cd(pscale, orientat):
 def default_frame(chip_wcs_list):
     """DrizzlePac's default output frame: stwcs ``output_wcs`` over all chips, then a perfect CD
     from the frame's own scale and ORIENTAT (SPEC §1.2)."""
+    from stwcs.distortion import utils as stwcs_utils
+
     out = stwcs_utils.output_wcs(list(chip_wcs_list), undistort=True)
     frame = pywcs.WCS(naxis=2)
     frame.wcs.ctype = ["RA---TAN", "DEC--TAN"]
@@ -166,7 +174,7 @@ def frame_from_image(spec):
             if ext is None:
                 ext = next(i for i, h in enumerate(hdul) if "CD1_1" in h.header or "CDELT1" in h.header)
             hdr = hdul[ext].header
-            w = HSTWCS(hdul, ext=ext)
+            w = _hstwcs()(hdul, ext=ext)
     except StopIteration:
         raise InputError(path, "no extension with a celestial WCS to use as the output frame") from None
     except Exception as exc:

@@ -45,7 +45,7 @@ ENV = "SNAKEDRIZZLE_JOBSERVER"
 DISABLE_ENV = "SNAKEDRIZZLE_NO_JOBSERVER"
 RUNS = os.path.join(".snakemake", "snakedrizzle-jobserver")
 PRELOAD = ("snakedrizzle.drizzle.files", "snakedrizzle.drizzle.files_cr", "snakedrizzle.drizzle.files_final",
-           "stwcs.distortion.utils", "snakedrizzle.workflow.jobs", "snakemake.script", "matplotlib.figure")
+           "stwcs.distortion.utils", "stwcs.wcsutil", "snakedrizzle.workflow.jobs", "snakemake.script")
 _PR_SET_PDEATHSIG = 1
 _worker = False  # True in a worker process: the script is already where it should run
 
