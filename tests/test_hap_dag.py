@@ -192,7 +192,9 @@ def test_filter_parameter_reruns_only_filter_products(hrc_run):
     pars = hrc_run.root / "filter_pars.yaml"
     pars.write_text("filter:\n  final_pixfrac: 0.9\n")
     jobs = _dryrun_jobs(hrc_run, svm_pars=str(pars))
-    assert sorted(jobs) == ["all", "final_drizzle", "svm_manifest", "svm_product"]
+    # the filter products, their catalogs (and the total catalogs that join them), the manifest
+    assert sorted(jobs) == ["all", "final_drizzle", "svm_manifest", "svm_point_catalog", "svm_product",
+                            "svm_segment_catalog"]
     redrizzled = sorted(re.search(r"name=([^,]+)", w)[1] for w in jobs["final_drizzle"])
     assert redrizzled == sorted(FILTERS.values())
 
@@ -201,5 +203,7 @@ def test_filter_parameter_reruns_only_filter_products(hrc_run):
 def test_a_filter_product_target_plans_only_its_filter(hrc_run, tmp_path):
     fresh = SimpleNamespace(work=tmp_path, data=hrc_run.data)
     jobs = _dryrun_jobs(fresh, f"{VISIT}/{FILTERS['f555w']}_drz.fits")
-    assert sorted(jobs) == ["final_drizzle", "prepare", "static_mask", "svm_metawcs", "svm_product"]
-    assert all(FILTERS["f555w"] in w for rule, ws in jobs.items() if rule != "svm_metawcs" for w in ws)
+    # the visit's alignment and meta-WCS (they need every exposure), then only F555W's own jobs
+    visit_wide = {"svm_metawcs", "svm_align_refcat", "svm_align_sources", "svm_align_fit", "svm_align_headerlet"}
+    assert sorted(jobs) == sorted(visit_wide | {"final_drizzle", "prepare", "static_mask", "svm_product"})
+    assert all(FILTERS["f555w"] in w for rule, ws in jobs.items() if rule not in visit_wide for w in ws)
