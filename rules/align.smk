@@ -19,8 +19,8 @@ rule align_catalog:
         region=plan.align_region,
     threads: 1
     resources:
-        mem_mb=dag.mem_for(1.5, base=250),
-        runtime=dag.minutes_for(10),
+        mem_mb=sdresources.mem_for(1.5, base=250),
+        runtime=sdresources.minutes_for(10),
     log:
         "logs/{name}/align_catalog/{root}_sci{chip}.log",
     benchmark:
@@ -43,8 +43,8 @@ rule align_refcat:
         first_catalogs=plan.align_first_catalogs,
     threads: 1
     resources:
-        mem_mb=dag.mem_for(0.8, base=200),
-        runtime=dag.minutes_for(10),
+        mem_mb=sdresources.mem_for(0.8, base=200),
+        runtime=sdresources.minutes_for(10),
     log:
         "logs/{name}/align_refcat/align_refcat.log",
     benchmark:
@@ -71,8 +71,8 @@ rule align_fit:
         is_reference=plan.align_is_reference,
     threads: 1
     resources:
-        mem_mb=dag.mem_for(1.1, base=220),
-        runtime=dag.minutes_for(10),
+        mem_mb=sdresources.mem_for(1.1, base=220),
+        runtime=sdresources.minutes_for(10),
     log:
         "logs/{name}/align_fit/{root}.log",
     benchmark:
@@ -97,7 +97,7 @@ rule align_expand:
     threads: 1
     resources:
         mem_mb=500,
-        runtime=dag.minutes_for(5),
+        runtime=sdresources.minutes_for(5),
     log:
         "logs/{name}/align_expand/{root}.log",
     benchmark:
@@ -116,7 +116,7 @@ rule align_cumulative_refcat:
     threads: 1
     resources:
         mem_mb=300,
-        runtime=dag.minutes_for(5),
+        runtime=sdresources.minutes_for(5),
     log:
         "logs/{name}/align_cumulative_refcat/align_cumulative_refcat.log",
     benchmark:
@@ -155,7 +155,7 @@ rule align_shifts:
     threads: 1
     resources:
         mem_mb=250,
-        runtime=dag.minutes_for(5),
+        runtime=sdresources.minutes_for(5),
     log:
         "logs/{name}/align_shifts/align_shifts.log",
     benchmark:

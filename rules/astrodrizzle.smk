@@ -19,8 +19,8 @@ rule prepare:
         pars=plan.pars("prepare"),
     threads: 1
     resources:
-        mem_mb=dag.mem_for(1.6, base=150),
-        runtime=dag.minutes_for(10),
+        mem_mb=sdresources.mem_for(1.6, base=150),
+        runtime=sdresources.minutes_for(10),
     log:
         "logs/{name}/prepare/{root}.log",
     benchmark:
@@ -41,8 +41,8 @@ rule static_mask:
         pars=plan.pars("static"),
     threads: 1
     resources:
-        mem_mb=dag.mem_for(1, base=150, of="masks"),
-        runtime=dag.minutes_for(10),
+        mem_mb=sdresources.mem_for(1, base=150, of="masks"),
+        runtime=sdresources.minutes_for(10),
     log:
         "logs/{name}/static_mask/static_mask.log",
     benchmark:
@@ -70,8 +70,8 @@ rule sky_pair:
         pars=plan.pars("sky_pair"),
     threads: 1
     resources:
-        mem_mb=dag.mem_for(2.5, base=200),
-        runtime=dag.minutes_for(10),
+        mem_mb=sdresources.mem_for(2.5, base=200),
+        runtime=sdresources.minutes_for(10),
     log:
         "logs/{name}/sky_pair/{root}/{other}.log",
     benchmark:
@@ -94,7 +94,7 @@ rule sky_match:
     threads: 1
     resources:
         mem_mb=200,
-        runtime=dag.minutes_for(5),
+        runtime=sdresources.minutes_for(5),
     log:
         "logs/{name}/sky_match/sky_match.log",
     benchmark:
@@ -119,7 +119,7 @@ rule sky:
     threads: 1
     resources:
         mem_mb=200,
-        runtime=dag.minutes_for(5),
+        runtime=sdresources.minutes_for(5),
     log:
         "logs/{name}/sky/{root}.log",
     benchmark:
@@ -146,7 +146,7 @@ rule separate_frame:
     threads: 1
     resources:
         mem_mb=150,
-        runtime=dag.minutes_for(5),
+        runtime=sdresources.minutes_for(5),
     log:
         "logs/{name}/separate_frame/separate_frame.log",
     benchmark:
@@ -171,8 +171,8 @@ rule driz_separate:
         pars=plan.pars("driz_separate"),
     threads: 1
     resources:
-        mem_mb=dag.mem_for(2.5, base=150),
-        runtime=dag.minutes_for(20),
+        mem_mb=sdresources.mem_for(2.5, base=150),
+        runtime=sdresources.minutes_for(20),
     log:
         "logs/{name}/driz_separate/{root}.log",
     benchmark:
@@ -195,8 +195,8 @@ rule median:
         pars=plan.pars("median"),
     threads: plan.threads
     resources:
-        mem_mb=dag.median_mem(plan),
-        runtime=dag.minutes_for(30),
+        mem_mb=sdresources.median_mem(plan),
+        runtime=sdresources.minutes_for(30),
     log:
         "logs/{name}/median/median.log",
     benchmark:
@@ -219,8 +219,8 @@ rule blot:
         pars=plan.pars("blot"),
     threads: 1
     resources:
-        mem_mb=dag.mem_for(1.5, base=150),
-        runtime=dag.minutes_for(20),
+        mem_mb=sdresources.mem_for(1.5, base=150),
+        runtime=sdresources.minutes_for(20),
     log:
         "logs/{name}/blot/{root}_sci{chip}.log",
     benchmark:
@@ -242,8 +242,8 @@ rule driz_cr:
         pars=plan.pars("driz_cr"),
     threads: 1
     resources:
-        mem_mb=dag.mem_for(1.8, base=150),
-        runtime=dag.minutes_for(20),
+        mem_mb=sdresources.mem_for(1.8, base=150),
+        runtime=sdresources.minutes_for(20),
     log:
         "logs/{name}/driz_cr/{root}_sci{chip}.log",
     benchmark:
@@ -265,8 +265,8 @@ rule crclean:
         pars=plan.pars("crclean"),
     threads: 1
     resources:
-        mem_mb=dag.mem_for(3),
-        runtime=dag.minutes_for(10),
+        mem_mb=sdresources.mem_for(3),
+        runtime=sdresources.minutes_for(10),
     log:
         "logs/{name}/crclean/{root}.log",
     benchmark:
@@ -293,8 +293,8 @@ rule final_drizzle:
         ivm=plan.ivm_sources,
     threads: plan.threads
     resources:
-        mem_mb=dag.final_drizzle_mem(plan),
-        runtime=dag.minutes_for(30),
+        mem_mb=sdresources.final_drizzle_mem(plan),
+        runtime=sdresources.minutes_for(30),
     log:
         "logs/{name}/final_drizzle/final_drizzle_{suffix}.log",
     benchmark:

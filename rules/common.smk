@@ -6,6 +6,7 @@ import mimetypes
 from snakedrizzle.workflow import config as sdconfig
 from snakedrizzle.io.inputs import ROOTNAME_PATTERN
 from snakedrizzle.workflow import dag
+from snakedrizzle.workflow import resources as sdresources
 
 config.update(sdconfig.workflow_config(config))  # one line per bad value, before any job
 

@@ -18,7 +18,7 @@ rule svm_metawcs:
     threads: 1
     resources:
         mem_mb=300,
-        runtime=dag.minutes_for(5),
+        runtime=sdresources.minutes_for(5),
     log:
         "logs/{name}/svm_metawcs/{detkey}.log",
     benchmark:
@@ -44,8 +44,8 @@ rule svm_product:
         suffix=r"dr[cz]",
     threads: 1
     resources:
-        mem_mb=dag.mem_for(3, base=200, of="product"),
-        runtime=dag.minutes_for(10),
+        mem_mb=sdresources.mem_for(3, base=200, of="product"),
+        runtime=sdresources.minutes_for(10),
     log:
         "logs/{name}/svm_product/{hapname}_{suffix}.log",
     benchmark:
@@ -93,8 +93,8 @@ rule svm_align_sources:
         pars=lambda wc: plan.svm.align.source_pars(wc),
     threads: 1
     resources:
-        mem_mb=dag.mem_for(2, base=250),
-        runtime=dag.minutes_for(10),
+        mem_mb=sdresources.mem_for(2, base=250),
+        runtime=sdresources.minutes_for(10),
     log:
         "logs/{name}/svm_align_sources/{root}.log",
     benchmark:
@@ -118,7 +118,7 @@ rule svm_align_refcat:
     threads: 1
     resources:
         mem_mb=400,
-        runtime=dag.minutes_for(5),
+        runtime=sdresources.minutes_for(5),
     log:
         "logs/{name}/svm_align_refcat/{refname}.log",
     benchmark:
@@ -145,7 +145,7 @@ rule svm_align_fit:
     threads: 1
     resources:
         mem_mb=600,
-        runtime=dag.minutes_for(10),
+        runtime=sdresources.minutes_for(10),
     log:
         "logs/{name}/svm_align_fit/{detkey}.log",
     benchmark:
@@ -166,7 +166,7 @@ rule svm_align_headerlet:
     threads: 1
     resources:
         mem_mb=300,
-        runtime=dag.minutes_for(5),
+        runtime=sdresources.minutes_for(5),
     log:
         "logs/{name}/svm_align_headerlet/{root}.log",
     benchmark:
@@ -194,8 +194,8 @@ rule svm_point_sources:
         total=r"hst_[^/]+_total_[a-z0-9]+",
     threads: 1
     resources:
-        mem_mb=dag.mem_for(4, base=300, of="total"),
-        runtime=dag.minutes_for(10),
+        mem_mb=sdresources.mem_for(4, base=300, of="total"),
+        runtime=sdresources.minutes_for(10),
     log:
         "logs/{name}/svm_point_sources/{total}.log",
     benchmark:
@@ -217,8 +217,8 @@ rule svm_segment_map:
         total=r"hst_[^/]+_total_[a-z0-9]+",
     threads: 1
     resources:
-        mem_mb=dag.mem_for(8, base=300, of="total"),
-        runtime=dag.minutes_for(20),
+        mem_mb=sdresources.mem_for(8, base=300, of="total"),
+        runtime=sdresources.minutes_for(20),
     log:
         "logs/{name}/svm_segment_map/{total}.log",
     benchmark:
@@ -241,8 +241,8 @@ rule svm_point_catalog:
         hapname=r"hst_[^/]+",
     threads: 1
     resources:
-        mem_mb=dag.mem_for(10, base=300),  # measured: 1.0 GB on a 6 Mpixel HRC product
-        runtime=dag.minutes_for(10),
+        mem_mb=sdresources.mem_for(10, base=300),  # measured: 1.0 GB on a 6 Mpixel HRC product
+        runtime=sdresources.minutes_for(10),
     log:
         "logs/{name}/svm_point_catalog/{hapname}.log",
     benchmark:
@@ -265,8 +265,8 @@ rule svm_segment_catalog:
         hapname=r"hst_[^/]+",
     threads: 1
     resources:
-        mem_mb=dag.mem_for(6, base=300),  # measured: 1.4 GB on a 6 Mpixel HRC visit
-        runtime=dag.minutes_for(20),
+        mem_mb=sdresources.mem_for(6, base=300),  # measured: 1.4 GB on a 6 Mpixel HRC visit
+        runtime=sdresources.minutes_for(20),
     log:
         "logs/{name}/svm_segment_catalog/{hapname}.log",
     benchmark:

@@ -15,8 +15,8 @@ rule preview:
         ),
     threads: 1
     resources:
-        mem_mb=dag.mem_for(0.7, base=270),
-        runtime=dag.minutes_for(5),
+        mem_mb=sdresources.mem_for(0.7, base=270),
+        runtime=sdresources.minutes_for(5),
     log:
         "logs/{name}/preview/preview_{suffix}.log",
     benchmark:
@@ -41,8 +41,8 @@ rule crmask_preview:
         ),
     threads: 1
     resources:
-        mem_mb=dag.mem_for(0.5, base=220),
-        runtime=dag.minutes_for(5),
+        mem_mb=sdresources.mem_for(0.5, base=220),
+        runtime=sdresources.minutes_for(5),
     log:
         "logs/{name}/crmask_preview/{root}.log",
     benchmark:

@@ -6,7 +6,7 @@ from types import SimpleNamespace as Wildcards
 
 import pytest
 
-from snakedrizzle.workflow import dag
+from snakedrizzle.workflow import dag, resources
 from snakedrizzle.workflow import params as sdparams
 
 
@@ -193,9 +193,9 @@ def test_memory_and_runtime_grow_with_the_input_size(tmp_path):
     big = tmp_path / "big"
     big.write_bytes(b"\0" * (100 * 2**20))
     wc = Wildcards(name="p")
-    assert dag.mem_for(3)(wc, [str(big), str(tmp_path / "missing")]) == 300 + 300
-    assert dag.mem_for(1.5, base=1000)(wc, []) == 1000
-    assert dag.minutes_for(10)(wc, [str(big)]) == 12
+    assert resources.mem_for(3)(wc, [str(big), str(tmp_path / "missing")]) == 300 + 300
+    assert resources.mem_for(1.5, base=1000)(wc, []) == 1000
+    assert resources.minutes_for(10)(wc, [str(big)]) == 12
 
 
 # ---- alignment ----------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ rules/hap.smk), on the real ACS/HRC 47 Tuc set (one visit: F606W x2, F555W, F330
 
 The plan tests read headers only; the slow tests run the workflow once (module fixture) and then
 ask Snakemake for dry runs."""
-import hashlib
 import os
 import re
 import subprocess
@@ -15,6 +14,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
+from conftest import sha256
 from snakedrizzle.errors import InputError
 from snakedrizzle.hap.plan import FRAME_KEYS, SvmPlan
 from snakedrizzle.workflow import config as sdconfig
@@ -121,10 +121,6 @@ def test_runsinglehap_checks_before_running(tmp_path):
 
 # ---- the workflow (slow) -----------------------------------------------------------------------
 
-def _sha(path):
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 @pytest.fixture(scope="module")
 def hrc_run(hrc_svm_run):
     return hrc_svm_run
@@ -171,7 +167,7 @@ def test_hrc_visit_products_manifest_and_one_grid(hrc_run):
             assert np.nanmax(hdul["WHT"].data) > 0
     assert len(grids) == 1                      # every product on the one meta-WCS
     # inputs untouched
-    assert {f.name: _sha(f) for f in hrc_run.data.iterdir()} == hrc_run.before
+    assert {f.name: sha256(f) for f in hrc_run.data.iterdir()} == hrc_run.before
 
 
 @pytest.mark.slow

@@ -18,8 +18,6 @@ from snakedrizzle.wcs.groups import check_overlapping, exposure_cap
 from snakedrizzle.workflow import mdriztab
 from snakedrizzle.workflow import params as sdparams
 from snakedrizzle.workflow.sky_plan import SkyPlan, results
-# The rules' resources (mem_mb, runtime), offered here where the rules find everything else.
-from snakedrizzle.workflow.resources import final_drizzle_mem, input_mb, median_mem, mem_for, minutes_for  # noqa: F401
 
 DEMO = "demo"
 PARAM_NAMES = frozenset(sdparams.DEFAULTS)
