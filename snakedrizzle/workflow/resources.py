@@ -22,7 +22,9 @@ DRIZZLE_WORK_MB = 120
 
 
 def input_mb(input):
-    return sum(os.path.getsize(f) for f in input if os.path.exists(f)) / 2**20
+    """MB of the files a job reads: its whole input, or one named input (a single path)."""
+    files = [input] if isinstance(input, (str, os.PathLike)) else input
+    return sum(os.path.getsize(f) for f in files if os.path.exists(f)) / 2**20
 
 
 def mem_for(factor, base=300, of=None):

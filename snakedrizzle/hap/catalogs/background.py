@@ -11,13 +11,21 @@ from astropy.stats import sigma_clipped_stats, SigmaClip
 from photutils.background import Background2D, SExtractorBackground, StdBackgroundRMS
 from scipy import ndimage
 
-__all__ = ["Background", "footprint_of", "compute_background"]
+__all__ = ["Background", "CONSTANT_KINDS", "constant_map", "background_subtracted", "footprint_of",
+           "compute_background"]
 
 log = logging.getLogger("snakedrizzle")
 
 # Percentiles of masked pixels per box that Background2D tries in turn (HAP's sequence).
 _EXCLUDE_PERCENTILES = (10, 25, 50, 75)
 _MAD_TO_SIGMA = 1.482602
+
+
+# Kinds whose level and noise are one value for the whole image (stored as read-only broadcast
+# views of that value, so a constant map costs no memory).
+CONSTANT_KINDS = ("sigma_clipped_background", "zero_background", "empty")
+# Rows per block where a full-image float temporary would otherwise be made.
+ROW_BLOCK = 256
 
 
 @dataclass
@@ -28,9 +36,38 @@ class Background:
     footprint: np.ndarray  # bool: pixels that count
 
     @property
+    def constant(self):
+        return self.kind in CONSTANT_KINDS
+
+    @property
     def rms_median(self):
+        if self.constant:  # the median of one repeated value is that value
+            rms = self.rms[(0,) * self.rms.ndim]
+            return float(rms) if rms > 0 and self.footprint.any() else 0.0
         good = self.rms[self.footprint & (self.rms > 0)]
         return float(np.median(good)) if good.size else 0.0
+
+    def rms_threshold(self, nsigma):
+        """``nsigma`` x the noise: a scalar for a constant map (same comparisons, no image)."""
+        return float(nsigma) * (self.rms[(0,) * self.rms.ndim] if self.constant else self.rms)
+
+
+def constant_map(value, shape):
+    """A read-only ``shape`` view of ``value``, with the dtype ``zeros(shape, float32) + value``
+    would have."""
+    return np.broadcast_to(np.asarray(np.float32(0) + value), shape)
+
+
+def background_subtracted(data, level, dtype=None, in_place=False):
+    """``nan_to_num(data - level).astype(dtype)`` (default dtype: that of ``data - level``), made
+    block by block so no full-image temporary exists; ``in_place`` writes it into ``data`` when
+    the dtypes agree (the caller no longer needs the raw image)."""
+    dtype = np.result_type(data, level) if dtype is None else np.dtype(dtype)
+    out = data if in_place and data.dtype == dtype and data.flags.writeable else np.empty(data.shape, dtype)
+    for start in range(0, data.shape[0], ROW_BLOCK):
+        rows = slice(start, start + ROW_BLOCK)
+        out[rows] = np.nan_to_num(data[rows] - level[rows])
+    return out
 
 
 def footprint_of(wht, erosion=10):
@@ -44,9 +81,14 @@ def footprint_of(wht, erosion=10):
 def _pixel_noise(data, footprint):
     """Noise from neighbouring-pixel differences along rows (robust to sources and gradients):
     median |2x_i - x_{i-2} - x_{i+2}| scaled to a Gaussian sigma."""
-    diff = np.abs(2 * data[:, 2:-2] - data[:, :-4] - data[:, 4:])
-    good = footprint[:, 2:-2] & (data[:, 2:-2] != 0) & np.isfinite(diff)
-    return float(np.median(diff[good]) * _MAD_TO_SIGMA / np.sqrt(6)) if good.any() else 0.0
+    kept = []
+    for start in range(0, data.shape[0], ROW_BLOCK):  # blocks of rows: no full-image temporaries
+        rows = slice(start, start + ROW_BLOCK)
+        diff = np.abs(2 * data[rows, 2:-2] - data[rows, :-4] - data[rows, 4:])
+        good = footprint[rows, 2:-2] & (data[rows, 2:-2] != 0) & np.isfinite(diff)
+        kept.append(diff[good])
+    diffs = np.concatenate(kept) if kept else np.zeros(0, np.float32)
+    return float(np.median(diffs) * _MAD_TO_SIGMA / np.sqrt(6)) if diffs.size else 0.0
 
 
 def _clipped(data, footprint, pars):
@@ -83,22 +125,29 @@ def _twod(data, footprint, box, rms_limit, pars):
 
 def compute_background(data, wht, pars, numexp=1, exptime=1.0, readnoise=0.0, sbc=False):
     """The :class:`Background` of a product's SCI ``data`` with weight ``wht`` (H7.2)."""
-    footprint = footprint_of(wht, pars.get("footprint_erosion", 10)) & np.isfinite(data)
-    zeros = np.zeros(data.shape, np.float32)
+    footprint = footprint_of(wht, pars.get("footprint_erosion", 10))
+    footprint &= np.isfinite(data)
+    zeros = constant_map(0, data.shape)
     if not footprint.any() or not np.any(data[footprint]):
         return Background(zeros, zeros, "empty", footprint)
-    inside = data[footprint]
-    if sbc and np.mean(inside == 0) * 100 > pars["zero_percent"]:
-        rms = max(float(np.std(inside[inside > 0])) if (inside > 0).any() else 0.0, 1 / exptime)
-        return Background(zeros, zeros + rms, "zero_background", footprint)
+    if sbc:
+        inside = data[footprint]
+        if np.mean(inside == 0) * 100 > pars["zero_percent"]:
+            rms = max(float(np.std(inside[inside > 0])) if (inside > 0).any() else 0.0, 1 / exptime)
+            return Background(zeros, constant_map(rms, data.shape), "zero_background", footprint)
+        del inside
     _, median, std, skew = _clipped(data, footprint, pars)
     floor = np.sqrt(max(median * exptime, 1)) / exptime if sbc else np.sqrt(numexp) * readnoise / exptime
     rms = max(std, floor, _pixel_noise(data, footprint))
-    level, noise, kind = zeros + median, zeros + rms, "sigma_clipped_background"
+    background = Background(constant_map(median, data.shape), constant_map(rms, data.shape),
+                            "sigma_clipped_background", footprint)
     if skew > pars["bkg_skew_threshold"]:
         twod = _twod(data, footprint, int(pars["bkg_box_size"]), rms, pars)
         if twod is not None:
-            level, noise, kind = twod[0].astype(np.float32), twod[1].astype(np.float32), "twod_background"
-    log.info("background: %s, median %.4g, rms %.4g (skew %.2f)", kind, float(np.median(level[footprint])),
-             float(np.median(noise[footprint])), skew)
-    return Background(level, noise, kind, footprint)
+            background = Background(twod[0].astype(np.float32), twod[1].astype(np.float32), "twod_background",
+                                    footprint)
+    summary = ((background.level[(0, 0)], background.rms[(0, 0)]) if background.constant else
+               (np.median(background.level[footprint]), np.median(background.rms[footprint])))
+    log.info("background: %s, median %.4g, rms %.4g (skew %.2f)", background.kind, float(summary[0]),
+             float(summary[1]), skew)
+    return background

@@ -93,5 +93,11 @@ class SvmCatalogs:
         if name == total.name:
             found["filters"] = [self.file(f.name, kind) for f in total.filters]
         else:
-            found["product"] = self.svm.product(name).file
+            # flag 4 reads the DQ of the product's exposures on their aligned WCS: a changed
+            # exposure or fit reruns the filter catalogs (the total catalog takes their flags)
+            product = self.svm.product(name)
+            found["product"] = product.file
+            found["exposures"] = list(product.exposures)
+            found["headerlets"] = [self.svm.align.headerlet_file(p) for p in product.exposures
+                                   if p in self.svm.exposure_group]
         return found

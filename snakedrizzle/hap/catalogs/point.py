@@ -8,24 +8,29 @@ from astropy.table import Table
 from photutils.aperture import ApertureStats, CircularAnnulus, CircularAperture, aperture_photometry
 from photutils.detection import DAOStarFinder
 
+from snakedrizzle.hap.catalogs.background import background_subtracted
+
 __all__ = ["detect_point_sources", "aperture_photometry_table", "ab_mag"]
 
 log = logging.getLogger("snakedrizzle")
 
 _MAG_ERR = 2.5 / np.log(10)  # 1.0857: dmag = 1.0857 dflux/flux
+_SKY_BLOCK = 500  # sources per ApertureStats call
 
 
-def detect_point_sources(data, background, pscale, pars):
+def detect_point_sources(data, background, pscale, pars, in_place=False):
     """Point sources of the total image: ``DAOStarFinder`` on the background-subtracted image
     (clipped at 0) within the footprint, threshold ``nsigma`` x the median noise, kernel FWHM
-    ``fwhmpsf``. Table ``ID, x, y`` with 0-based pixel positions, IDs from 1.
+    ``fwhmpsf``. Table ``ID, x, y`` with 0-based pixel positions, IDs from 1. ``in_place``: the
+    subtracted image is made in ``data`` (a caller that needs the raw image no more saves a copy).
 
     HAP's first choice deconvolves with a library TinyTim PSF and falls back to this finder; we
     use the finder directly (no PSF library is shipped)."""
     rms = background.rms_median
     if background.kind == "empty" or rms <= 0:
         return Table(names=("ID", "x", "y"), dtype=(np.int64, float, float))
-    image = np.clip(np.nan_to_num(data - background.level), 0, None)
+    image = background_subtracted(data, background.level, in_place=in_place)
+    np.clip(image, 0, None, out=image)
     finder = DAOStarFinder(threshold=float(pars["nsigma"]) * rms, fwhm=float(pars["fwhmpsf"]) / pscale,
                            exclude_border=True)
     found = finder(image, mask=~background.footprint)
@@ -48,11 +53,16 @@ def ab_mag(flux, photflam, photplam):
 
 def _sky(data, positions, pscale, pars, mask):
     r_in = float(pars["skyannulus_arcsec"]) / pscale
-    annulus = CircularAnnulus(positions, r_in, r_in + float(pars["dskyannulus_arcsec"]) / pscale)
-    stats = ApertureStats(data, annulus, mask=mask, sigma_clip=SigmaClip(sigma=3.0, maxiters=3))
-    # mode = 3 median - 2 mean: the sky in a crowded annulus, biased less by neighbours than a mean
-    return (np.asarray(stats.mode, float), np.asarray(stats.std, float),
-            np.asarray(stats.sum_aper_area.value, float))
+    sky = np.zeros((3, len(positions)))
+    # ApertureStats keeps every source's cutouts until it is dropped: a few hundred sources at a
+    # time bound the memory of crowded fields (each source's statistics are its own)
+    for start in range(0, len(positions), _SKY_BLOCK):
+        block = slice(start, start + _SKY_BLOCK)
+        annulus = CircularAnnulus(positions[block], r_in, r_in + float(pars["dskyannulus_arcsec"]) / pscale)
+        stats = ApertureStats(data, annulus, mask=mask, sigma_clip=SigmaClip(sigma=3.0, maxiters=3))
+        # mode = 3 median - 2 mean: the sky in a crowded annulus, biased less by neighbours than a mean
+        sky[:, block] = stats.mode, stats.std, stats.sum_aper_area.value
+    return sky[0], sky[1], sky[2]
 
 
 def aperture_photometry_table(data, positions, pscale, pars, photflam, photplam, exptime):
@@ -66,7 +76,8 @@ def aperture_photometry_table(data, positions, pscale, pars, photflam, photplam,
     if n == 0:
         return Table(names=columns, dtype=[float] * len(columns))
     mask = ~np.isfinite(data)
-    clean = np.where(mask, 0.0, data)
+    # no bad pixel (a drizzled product has none): no mask and no cleaned copy, same sums
+    clean, mask = (np.where(mask, 0.0, data), mask) if mask.any() else (data, None)
     sky, sky_std, sky_n = _sky(clean, positions, pscale, pars, mask)
     table = Table()
     for k in (1, 2):

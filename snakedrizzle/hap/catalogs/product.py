@@ -1,4 +1,7 @@
-"""What the catalog stages read from a HAP product (SCI, WHT, CTX and keywords)."""
+"""What the catalog stages read from a HAP product (SCI, WHT, CTX and keywords).
+
+A stage reads only the arrays it uses (``arrays=``), each once: a product's big-endian FITS array
+is read without memory mapping and byte-swapped in place, not copied."""
 import os
 from dataclasses import dataclass
 
@@ -8,14 +11,15 @@ from astropy.wcs import WCS
 
 from snakedrizzle.errors import InputError
 from snakedrizzle.hap.catalogs.background import compute_background
+from snakedrizzle.hap.catalogs.flags import exposure_count
 
-__all__ = ["CatalogImage", "read_product"]
+__all__ = ["CatalogImage", "read_product", "native_array"]
 
 
 @dataclass
 class CatalogImage:
     path: str
-    data: np.ndarray
+    data: np.ndarray        # None unless read (``arrays``), and so for wht and ctx
     wht: np.ndarray
     ctx: np.ndarray
     header: fits.Header     # primary cards, then SCI cards (SCI wins)
@@ -40,6 +44,13 @@ class CatalogImage:
         return compute_background(self.data, self.wht, pars, numexp=int(self.header.get("NUMEXP", 1) or 1),
                                   exptime=self.exptime, readnoise=readnoise, sbc=self.detector == "sbc")
 
+    def exposure_map(self):
+        """Exposures per pixel from CTX (read now if it was not), or None without CTX."""
+        ctx = self.ctx
+        if ctx is None:
+            ctx = read_product(self.path, arrays=("CTX",)).ctx
+        return exposure_count(ctx) if ctx is not None else None
+
 
 def _filter_of(path):
     """HAP's filter field of a product name (``hst_<prop>_<vv>_<inst>_<det>_<filter>_<ipppss>``)."""
@@ -47,10 +58,19 @@ def _filter_of(path):
     return parts[5] if len(parts) > 6 and parts[0] == "hst" else ""
 
 
-def read_product(path):
-    """A HAP product as a :class:`CatalogImage`; anything missing is one InputError naming it."""
+def native_array(array, dtype):
+    """``array`` as native ``dtype``: swapped in place when it is the same type in FITS order."""
+    array = np.asarray(array)
+    if array.dtype.newbyteorder("=") == np.dtype(dtype) and array.dtype.byteorder == ">" and array.flags.writeable:
+        return array.byteswap(inplace=True).view(np.dtype(dtype))
+    return np.asarray(array, dtype)
+
+
+def read_product(path, arrays=("SCI", "WHT", "CTX")):
+    """A HAP product as a :class:`CatalogImage` with the image ``arrays`` named (the others None);
+    anything missing is one InputError naming it."""
     try:
-        with fits.open(path) as hdul:
+        with fits.open(path, memmap=False) as hdul:
             names = [h.name for h in hdul]
             missing = [e for e in ("SCI", "WHT") if e not in names]
             if missing:
@@ -58,13 +78,15 @@ def read_product(path):
             header = hdul[0].header.copy()
             header.extend(hdul["SCI"].header, update=True, strip=True)
             wcs = WCS(hdul["SCI"].header)
-            data = np.asarray(hdul["SCI"].data, np.float32)
-            wht = np.asarray(hdul["WHT"].data, np.float32)
-            ctx = np.asarray(hdul["CTX"].data) if "CTX" in names and hdul["CTX"].data is not None else None
+            shapes = [hdul[e].shape for e in ("SCI", "WHT")]
+            data = native_array(hdul["SCI"].data, np.float32) if "SCI" in arrays else None
+            wht = native_array(hdul["WHT"].data, np.float32) if "WHT" in arrays else None
+            ctx = (np.asarray(hdul["CTX"].data) if "CTX" in arrays and "CTX" in names
+                   and hdul["CTX"].data is not None else None)
     except OSError as exc:
         raise InputError(path, f"cannot read the product ({exc})") from None
-    if data.ndim != 2 or wht.shape != data.shape:
-        raise InputError(path, f"SCI {data.shape} and WHT {wht.shape} are not one 2-D image")
+    if len(shapes[0]) != 2 or shapes[1] != shapes[0]:
+        raise InputError(path, f"SCI {shapes[0]} and WHT {shapes[1]} are not one 2-D image")
     for key in ("INSTRUME", "DETECTOR"):
         if key not in header:
             raise InputError(path, f"keyword {key} missing")

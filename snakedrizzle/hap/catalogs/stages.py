@@ -13,13 +13,15 @@ from astropy.table import Table
 
 from snakedrizzle.errors import InputError
 from snakedrizzle.hap.catalogs import columns as C
-from snakedrizzle.hap.catalogs.background import Background
-from snakedrizzle.hap.catalogs.flags import exposure_count, source_flags
+from snakedrizzle.hap.catalogs.background import CONSTANT_KINDS, Background, background_subtracted, constant_map
+from snakedrizzle.hap.catalogs.flags import source_flags
 from snakedrizzle.hap.catalogs.params import ci_limits
 from snakedrizzle.hap.catalogs.point import ab_mag, aperture_photometry_table, detect_point_sources
-from snakedrizzle.hap.catalogs.product import read_product
-from snakedrizzle.hap.catalogs.segment import (convolved_image, load_segmentation, measure_segments,
-                                                   segment_total)
+from snakedrizzle.hap.catalogs.product import native_array, read_product
+from snakedrizzle.hap.catalogs.saturation import saturated_sources
+from snakedrizzle.hap.catalogs.segment import (convolve_detection, detection_catalog, filter_catalog,
+                                               load_segmentation, segment_positions, segment_table,
+                                               segment_total, total_error)
 from snakedrizzle.io import write_hdulist
 
 __all__ = ["catalog_stage", "point_sources_stage", "point_catalog_stage", "segment_map_stage", "segment_catalog_stage",
@@ -30,9 +32,10 @@ log = logging.getLogger("snakedrizzle")
 
 def point_sources_stage(total_file, out, pars):
     """Point sources of the total image: ``ID, X-Center, Y-Center, RA, DEC`` (0-based pixels)."""
-    total = read_product(total_file)
+    total = read_product(total_file, arrays=("SCI", "WHT"))
     background = total.background(pars)
-    found = detect_point_sources(total.data, background, total.pscale, pars)
+    total.wht = None  # the background's footprint keeps what the weights told
+    found = detect_point_sources(total.data, background, total.pscale, pars, in_place=True)
     ra, dec = total.wcs.all_pix2world(found["x"], found["y"], 0) if len(found) else ([], [])
     table = Table({"ID": found["ID"], "X-Center": found["x"], "Y-Center": found["y"], "RA": ra, "DEC": dec})
     table.meta = C.catalog_metadata(total.header, "point", pars, pars["nsigma"], len(table))
@@ -51,24 +54,29 @@ def _read_table(path, needed):
     return table
 
 
-def _photometry_with_flags(image, x, y, pars):
-    """H7.6 photometry and H7.7 flags of ``image`` at 0-based ``x, y``."""
+def _photometry_with_flags(image, x, y, pars, exposures=(), headerlets=()):
+    """H7.6 photometry and H7.7 flags of ``image`` (its raw SCI) at 0-based ``x, y``; bit 4 from
+    the DQ of its input ``exposures`` (on their aligned ``headerlets``)."""
+    saturated = saturated_sources(image, x, y, pars["aperture_2"], exposures, headerlets)
+    nexp = image.exposure_map()
+    image.ctx = None
     photflam, photplam = image.photometry_keys
     table = aperture_photometry_table(image.data, np.column_stack([x, y]), image.pscale, pars,
                                       photflam, photplam, image.exptime)
     lower, upper, _ = ci_limits(image.instrument, image.detector, image.filter, pars)
-    nexp = exposure_count(image.ctx) if image.ctx is not None else None
     table["Flags"] = source_flags(table, x, y, lower, upper, float(pars["bthresh"]), nexp=nexp,
-                                  radius=float(pars["aperture_2"]) / image.pscale, detector=image.detector)
+                                  radius=float(pars["aperture_2"]) / image.pscale, detector=image.detector,
+                                  saturated=saturated)
     return table, (lower, upper)
 
 
-def point_catalog_stage(product_file, sources_file, out, pars):
-    """Filter point catalog: the total's sources measured on the filter product (H7.6, H7.7)."""
-    image = read_product(product_file)
+def point_catalog_stage(product_file, sources_file, out, pars, exposures=(), headerlets=()):
+    """Filter point catalog: the total's sources measured on the filter product (H7.6, H7.7);
+    ``exposures`` (its inputs) and their ``headerlets`` give flag 4."""
+    image = read_product(product_file, arrays=("SCI",))
     sources = _read_table(sources_file, C.TOTAL_POINT_KEYS)
     x, y = np.asarray(sources["X-Center"], float), np.asarray(sources["Y-Center"], float)
-    table, limits = _photometry_with_flags(image, x, y, pars)
+    table, limits = _photometry_with_flags(image, x, y, pars, exposures, headerlets)
     for name in C.TOTAL_POINT_KEYS:
         table[name] = sources[name]
     table.meta = C.catalog_metadata(image.header, "point", pars, pars["nsigma"], len(table), limits)
@@ -76,69 +84,99 @@ def point_catalog_stage(product_file, sources_file, out, pars):
 
 
 def segment_map_stage(total_file, out, pars):
-    """The total's segmentation (SEGM), background (BKG) and noise (RMS) maps in one FITS file."""
-    total = read_product(total_file)
+    """The total's segmentation (SEGM), background (BKG), noise (RMS), footprint (FOOT) and the
+    convolved detection image (CONV: the segment catalogs measure shapes on it, and need not
+    convolve again) in one FITS file."""
+    total = read_product(total_file, arrays=("SCI", "WHT"))
     background = total.background(pars)
-    segm, _ = segment_total(total.data, background, total.pscale, pars)
-    labels = segm.data.astype(np.int32) if segm is not None else np.zeros(total.data.shape, np.int32)
+    total.wht = None
+    segm, convolved = segment_total(total.data, background, total.pscale, pars)
+    total.data = None
+    labels = np.asarray(segm.data, np.int32) if segm is not None else np.zeros(convolved.shape, np.int32)
     primary = fits.PrimaryHDU()
     primary.header["BKGTYPE"] = (background.kind, "background (SPEC-HAP H7.2)")
     primary.header["NSEGMENT"] = (int(labels.max()), "segments of the total image")
     primary.header["SEGSIGMA"] = (float(pars["segm_nsigma"]), "detection threshold (sigma)")
     hdus = [primary, fits.CompImageHDU(labels, name="SEGM"),
-            fits.ImageHDU(background.level.astype(np.float32), name="BKG"),
-            fits.ImageHDU(background.rms.astype(np.float32), name="RMS"),
-            fits.CompImageHDU(background.footprint.astype(np.uint8), name="FOOT")]
+            fits.ImageHDU(np.array(background.level, np.float32), name="BKG"),
+            fits.ImageHDU(np.array(background.rms, np.float32), name="RMS"),
+            fits.CompImageHDU(background.footprint.astype(np.uint8), name="FOOT"),
+            fits.ImageHDU(convolved, name="CONV")]
     write_hdulist(fits.HDUList(hdus), out)
 
 
 def _stored_segmentation(path):
+    """``(segm or None, background, nsigma, convolved)`` of a segment-map file; ``convolved`` is
+    None in a file written before CONV was stored (the caller convolves again)."""
     try:
-        with fits.open(path) as hdul:
+        with fits.open(path, memmap=False) as hdul:
             segm = load_segmentation(hdul["SEGM"].data)
-            background = Background(hdul["BKG"].data.astype(np.float32), hdul["RMS"].data.astype(np.float32),
-                                    hdul[0].header["BKGTYPE"], hdul["FOOT"].data.astype(bool))
-            return segm, background, float(hdul[0].header["SEGSIGMA"])
+            kind, shape = hdul[0].header["BKGTYPE"], tuple(hdul["SEGM"].shape)
+            if kind in CONSTANT_KINDS:  # one value per map: read one pixel of each
+                level, rms = (constant_map(np.float32(hdul[e].section[0, 0]), shape) for e in ("BKG", "RMS"))
+            else:
+                level, rms = (native_array(hdul[e].data, np.float32) for e in ("BKG", "RMS"))
+            background = Background(level, rms, kind, hdul["FOOT"].data.astype(bool))
+            convolved = native_array(hdul["CONV"].data, np.float32) if "CONV" in hdul else None
+            return segm, background, float(hdul[0].header["SEGSIGMA"]), convolved
     except (OSError, KeyError) as exc:
         raise InputError(path, f"not a segmentation file of the total image ({exc})") from None
 
 
-def segment_catalog_stage(product_file, total_file, segmap_file, out, pars):
-    """Filter (or total) segment catalog: the total's segments measured on ``product_file``."""
-    segm, total_background, nsigma = _stored_segmentation(segmap_file)
-    image = read_product(product_file)
+def _detection(total, segm, background, convolved, pars, measured=False):
+    """The total's detection SourceCatalog. ``measured``: the total is itself measured, so it
+    keeps its raw SCI (for the aperture photometry) and gets its error and background."""
+    image = background_subtracted(total.data, background.level, in_place=not measured)
+    if convolved is None:  # a segment map from before CONV was stored
+        convolved = convolve_detection(image.astype(np.float32, copy=False), total.pscale, pars)
+    if not measured:  # positions, shapes and Kron radii need neither error nor background
+        return detection_catalog(image, segm, convolved, total.wcs, pars)
+    return detection_catalog(image, segm, convolved, total.wcs, pars,
+                             error=total_error(image, background.rms, total.exptime), background=background.level)
+
+
+def segment_catalog_stage(product_file, total_file, segmap_file, out, pars, exposures=(), headerlets=()):
+    """Filter (or total) segment catalog: the total's segments measured on ``product_file``;
+    ``exposures`` and ``headerlets`` as for :func:`point_catalog_stage`."""
+    is_total = product_file == total_file
+    image = read_product(product_file, arrays=("SCI", "WHT"))
+    # the filter's own background first, while nothing else is in memory (lower peak)
+    background = None if is_total else image.background(pars)
+    image.wht = None
+    segm, total_background, nsigma, convolved = _stored_segmentation(segmap_file)
     if segm is None:
         table = Table({name: np.zeros(0) for name in C.SEGMENT_COLUMNS})
         table.meta = C.catalog_metadata(image.header, "segment", pars, nsigma, 0)
         C.write_catalog(C.finish_table(table, C.SEGMENT_COLUMNS), out)
         return
-    total = read_product(total_file)
-    convolved = convolved_image(total.data, total_background, total.pscale, pars)
-    detection = dict(data=total.data, background=total_background, segm=segm, convolved=convolved,
-                     wcs=total.wcs, pars=pars, exptime=total.exptime)
-    is_total = product_file == total_file
-    background = total_background if is_total else image.background(pars)
-    measured = measure_segments(detection, None if is_total else dict(
-        data=image.data, background=background, wcs=image.wcs, exptime=image.exptime))
-    x, y = np.asarray(measured["X-Centroid"], float), np.asarray(measured["Y-Centroid"], float)
-    table, limits = _photometry_with_flags(image, x, y, pars)
-    for name in measured.colnames:
-        table[name] = measured[name]
-    table["MagSegment"] = ab_mag(measured["FluxSegment"], *image.photometry_keys)
+    background = background or total_background
+    total = image if is_total else read_product(total_file, arrays=("SCI",))
+    detection = _detection(total, segm, total_background, convolved, pars, measured=is_total)
+    del convolved, total_background  # a filter catalog needs the total's maps no more
+    # every catalog's positions are the detection centroids (a filter catalog takes them over)
+    x, y = np.asarray(detection.x_centroid, float), np.asarray(detection.y_centroid, float)
+    table, limits = _photometry_with_flags(image, x, y, pars, exposures, headerlets)
+    measured = detection
+    if not is_total:  # the raw filter image is no longer needed: subtract in place
+        filt = background_subtracted(image.data, background.level, in_place=True)
+        measured = filter_catalog(filt, segm, total_error(filt, background.rms, image.exptime), background.level,
+                                  detection)
+    segments = segment_table(detection, measured, total.wcs)
+    for name in segments.colnames:
+        table[name] = segments[name]
+    table["MagSegment"] = ab_mag(segments["FluxSegment"], *image.photometry_keys)
     table.meta = C.catalog_metadata(image.header, "segment", pars, nsigma, len(table), limits)
     C.write_catalog(C.finish_table(table, C.SEGMENT_COLUMNS), out)
 
 
 def _segment_positions(total_file, segmap_file, pars):
     """``ID, X-Centroid, Y-Centroid, RA, DEC`` of the total's segments, and its header."""
-    segm, background, nsigma = _stored_segmentation(segmap_file)
-    total = read_product(total_file)
+    segm, background, nsigma, convolved = _stored_segmentation(segmap_file)
+    total = read_product(total_file, arrays=("SCI",) if segm is not None else ())
     if segm is None:
         return Table({name: np.zeros(0) for name in C.TOTAL_SEGMENT_KEYS}), total.header, nsigma
-    convolved = convolved_image(total.data, background, total.pscale, pars)
-    measured = measure_segments(dict(data=total.data, background=background, segm=segm, convolved=convolved,
-                                     wcs=total.wcs, pars=pars, exptime=total.exptime))
-    return measured[list(C.TOTAL_SEGMENT_KEYS)], total.header, nsigma
+    detection = _detection(total, segm, background, convolved, pars)
+    return segment_positions(detection, total.wcs), total.header, nsigma
 
 
 def total_catalog_stage(total_file, detection_file, filter_catalogs, out, kind, pars):
@@ -180,11 +218,15 @@ def _filter_of_catalog(path):
 
 
 def catalog_stage(kind, level, inputs, out, pars):
-    """The rules' entry: ``inputs`` names detection, total, and product (filter level) or filters
-    (total level), as :meth:`snakedrizzle.hap.catalogs.plan.SvmCatalogs.inputs` gives them."""
+    """The rules' entry: ``inputs`` names detection, total, and product, exposures, headerlets
+    (filter level) or filters (total level), as
+    :meth:`snakedrizzle.hap.catalogs.plan.SvmCatalogs.inputs` gives them."""
     if level == "total":
         total_catalog_stage(inputs["total"], inputs["detection"], list(inputs["filters"]), out, kind, pars)
-    elif kind == "point":
-        point_catalog_stage(inputs["product"], inputs["detection"], out, pars)
+        return
+    exposures, headerlets = list(inputs.get("exposures", ())), list(inputs.get("headerlets", ()))
+    if kind == "point":
+        point_catalog_stage(inputs["product"], inputs["detection"], out, pars, exposures, headerlets)
     else:
-        segment_catalog_stage(inputs["product"], inputs["total"], inputs["detection"], out, pars)
+        segment_catalog_stage(inputs["product"], inputs["total"], inputs["detection"], out, pars, exposures,
+                              headerlets)
