@@ -39,6 +39,7 @@ rule svm_product:
     params:
         level=lambda wc: plan.svm.product(wc.hapname).level,
         sky=lambda wc: plan.svm.sky_method(plan.params(wc.hapname)),
+        hapexpnames=lambda wc: plan.svm.hapexpnames(wc.hapname),
     wildcard_constraints:
         hapname=r"hst_[^/]+",
         suffix=r"dr[cz]",
@@ -56,10 +57,39 @@ rule svm_product:
         "../scripts/svm_product.py"
 
 
+rule svm_trailer:
+    # HAP's <product>_trl.txt (the product's DRIZPARS): its summary and the logs of the jobs that
+    # made it (snakedrizzle/hap/trailer.py). A rule of its own, run after svm_product: Snakemake
+    # wants the same wildcards in every output of a rule, and the trailer's name has no {suffix}.
+    input:
+        product=lambda wc: plan.svm.product(wc.hapname).file,
+    output:
+        "results/svm/{name}/{hapname}_trl.txt",
+    params:
+        summary=lambda wc: plan.svm.trailer_summary(wc.hapname, plan.params(wc.hapname)),
+        cr_rejection=lambda wc: plan.cr_rejection(wc.hapname),
+        product_log=lambda wc: plan.svm.product(wc.hapname).product_log,
+    wildcard_constraints:
+        hapname=r"hst_[^/]+",
+    threads: 1
+    resources:
+        mem_mb=100,
+        runtime=2,
+    log:
+        "logs/{name}/svm_trailer/{hapname}.log",
+    benchmark:
+        "logs/{name}/svm_trailer/{hapname}.benchmark.tsv"
+    conda:
+        "../envs/snakedrizzle.yaml"
+    script:
+        "../scripts/svm_trailer.py"
+
+
 rule svm_manifest:
     input:
-        lambda wc: [p.file for p in plan.svm.visit_products(wc.name)]
-        + plan.svm.catalogs.visit_catalogs(wc.name),
+        # HAP's order: per detector filter product, its trailer, its exposure products each with
+        # its trailer, the total and its trailer (plan.manifest_products); then the catalogs
+        lambda wc: plan.svm.manifest_products(wc.name) + plan.svm.catalogs.visit_catalogs(wc.name),
     output:
         "results/svm/{name}/{manifest}_manifest.txt",
     wildcard_constraints:
@@ -102,7 +132,7 @@ rule svm_align_sources:
     conda:
         "../envs/snakedrizzle.yaml"
     script:
-        "../scripts/svm_align_sources.py"
+        "../scripts/hap_align_sources.py"
 
 
 rule svm_align_refcat:
@@ -126,7 +156,7 @@ rule svm_align_refcat:
     conda:
         "../envs/snakedrizzle.yaml"
     script:
-        "../scripts/svm_align_refcat.py"
+        "../scripts/hap_align_refcat.py"
 
 
 rule svm_align_fit:
@@ -194,7 +224,7 @@ rule svm_point_sources:
         total=r"hst_[^/]+_total_[a-z0-9]+",
     threads: 1
     resources:
-        mem_mb=sdresources.mem_for(4, base=300, of="total"),
+        mem_mb=sdresources.mem_for(2, base=250),  # measured: 0.37 GB on the 6 Mpixel HRC total
         runtime=sdresources.minutes_for(10),
     log:
         "logs/{name}/svm_point_sources/{total}.log",
@@ -217,7 +247,7 @@ rule svm_segment_map:
         total=r"hst_[^/]+_total_[a-z0-9]+",
     threads: 1
     resources:
-        mem_mb=sdresources.mem_for(8, base=300, of="total"),
+        mem_mb=sdresources.mem_for(2.5, base=250),  # measured: 0.37 GB on the 6 Mpixel HRC total
         runtime=sdresources.minutes_for(20),
     log:
         "logs/{name}/svm_segment_map/{total}.log",
@@ -241,7 +271,7 @@ rule svm_point_catalog:
         hapname=r"hst_[^/]+",
     threads: 1
     resources:
-        mem_mb=sdresources.mem_for(10, base=300),  # measured: 1.0 GB on a 6 Mpixel HRC product
+        mem_mb=sdresources.mem_for(1, base=250),  # measured: 0.29 GB on a 6 Mpixel HRC product
         runtime=sdresources.minutes_for(10),
     log:
         "logs/{name}/svm_point_catalog/{hapname}.log",
@@ -265,7 +295,7 @@ rule svm_segment_catalog:
         hapname=r"hst_[^/]+",
     threads: 1
     resources:
-        mem_mb=sdresources.mem_for(6, base=300),  # measured: 1.4 GB on a 6 Mpixel HRC visit
+        mem_mb=sdresources.mem_for(1.5, base=250),  # measured: 0.51 GB on a 6 Mpixel HRC visit
         runtime=sdresources.minutes_for(20),
     log:
         "logs/{name}/svm_segment_catalog/{hapname}.log",

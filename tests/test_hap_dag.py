@@ -188,9 +188,10 @@ def test_filter_parameter_reruns_only_filter_products(hrc_run):
     pars = hrc_run.root / "filter_pars.yaml"
     pars.write_text("filter:\n  final_pixfrac: 0.9\n")
     jobs = _dryrun_jobs(hrc_run, svm_pars=str(pars))
-    # the filter products, their catalogs (and the total catalogs that join them), the manifest
+    # the filter products, their trailers, their catalogs (and the total catalogs that join
+    # them), the manifest
     assert sorted(jobs) == ["all", "final_drizzle", "svm_manifest", "svm_point_catalog", "svm_product",
-                            "svm_segment_catalog"]
+                            "svm_segment_catalog", "svm_trailer"]
     redrizzled = sorted(re.search(r"name=([^,]+)", w)[1] for w in jobs["final_drizzle"])
     assert redrizzled == sorted(FILTERS.values())
 

@@ -52,12 +52,15 @@ def test_spec_rows(inst, det, level, n, kw, expect):
     assert set(pars) == set(P.ASTRODRIZZLE_NAMES)
 
 
-def test_pipeline_wfpc2_always_the_n1_set_and_other_detectors_use_mdriztab():
+def test_pipeline_wfpc2_always_the_n1_set_and_other_detectors_the_svm_filter_set():
     for n in (1, 2, 4, 9):
         assert P.select_set("wfpc2", "pc", "filter", n, "pipeline") == "n1"
     assert P.astrodrizzle_pars("wfpc2", "pc", "filter", 5, "pipeline")["final_bits"] == "65533"
-    with pytest.raises(InputError, match="MDRIZTAB"):
-        P.astrodrizzle_pars("acs", "wfc", "filter", 2, "pipeline")
+    # without an MDRIZTAB, runastrodriz's stand-in: HAP's filter-level set for the same count
+    for n in (1, 2, 6):
+        assert (P.select_set("acs", "wfc", "total", n, "pipeline")
+                == P.select_set("acs", "wfc", "filter", n, "svm"))
+    assert P.astrodrizzle_pars("wfc3", "ir", "filter", 4, "pipeline")["driz_cr_snr"] == [5.0, 4.0]
 
 
 def test_mvm_layers():

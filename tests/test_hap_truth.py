@@ -4,8 +4,8 @@ header WCSs are right, built by the SVM workflow. Star positions in the total (d
 must be within 0.02 px RMS of the truth, and aperture photometry of bright isolated stars in each
 filter product within 1 +- 0.002 of the true flux in that filter (median).
 
-Alignment is kept out of the way (SNAKEDRIZZLE_OFFLINE: no reference catalog, so every exposure
-keeps its a priori WCS, which here is the truth)."""
+Offline (SNAKEDRIZZLE_OFFLINE: no reference catalog) the exposures are aligned to each other only,
+from headers that are the truth: the figures also bound what that relative fit may move."""
 import os
 import subprocess
 import sys

@@ -40,3 +40,27 @@ def star_measurements(product, truth_file, min_flux=300.0, radius=6.0):
     bkg = np.array([np.median(m.multiply(data)[m.data > 0]) for m in ann.to_mask(method="center")])
     flux = np.asarray(phot["aperture_sum"]) - bkg * np.pi * radius ** 2
     return cx - x[sel], cy - y[sel], flux / np.asarray(truth["flux"])[sel]
+
+
+def write_gaia_like(dataset, path, min_flux, seed=1, pm_sigma=8.0):
+    """A Gaia-like catalog (Gaia archive column names, epoch 2016.0) of the dataset's stars
+    brighter than ``min_flux`` e-/s, with random proper motions (mas/yr) such that propagating
+    them to the observation brings each star to its true position."""
+    import numpy as np
+    from astropy.io import fits
+    from astropy.table import Table
+
+    from snakedrizzle.hap.align import refcat as R
+
+    stars = Table.read(dataset.truth_stars)
+    bright = stars[stars["flux"] > min_flux]
+    rng = np.random.default_rng(seed)
+    pmra, pmdec = rng.normal(0, pm_sigma, len(bright)), rng.normal(0, pm_sigma, len(bright))
+    dt = R.decimal_year(fits.getval(dataset.paths[0], "EXPSTART", 0)) - 2016.0
+    gaia = Table({"source_id": np.arange(len(bright)),
+                  "ra": bright["ra"] - pmra * dt / (3.6e6 * np.cos(np.deg2rad(bright["dec"]))),
+                  "dec": bright["dec"] - pmdec * dt / 3.6e6, "pmra": pmra, "pmdec": pmdec,
+                  "ref_epoch": np.full(len(bright), 2016.0),
+                  "phot_g_mean_mag": 25 - 2.5 * np.log10(bright["flux"])})
+    gaia.write(path, overwrite=True)
+    return path

@@ -38,17 +38,23 @@ def metawcs_stage(exposures, out, rot=0.0, scale=None, headerlets=None):
 
 
 def _exposure_headers(paths):
-    """Primary-header values of each exposure that the HAP keywords use."""
+    """Header values of each exposure that the HAP keywords use: the primary header's, and the
+    PHOT* keywords from (SCI,1) where it has them (ACS, WFC3/UVIS), else from PRIMARY (WFC3/IR)."""
     found = []
     for path in paths:
         try:
-            header = fits.getheader(path, 0)
+            with fits.open(path) as hdul:
+                header = hdul[0].header
+                sci = hdul["SCI", 1].header if ("SCI", 1) in hdul else fits.Header()
         except OSError as exc:
-            raise InputError(path, f"cannot read the primary header ({exc})") from None
+            raise InputError(path, f"cannot read the headers ({exc})") from None
         missing = [k for k in ("ROOTNAME", "EXPSTART", "EXPEND") if k not in header]
         if missing:
             raise InputError(path, f"keyword(s) {', '.join(missing)} missing from the primary header")
-        found.append({k: header[k] for k in _HEADER_KEYS if k in header})
+        values = {k: header[k] for k in _HEADER_KEYS if k in header}
+        values.update({k: (sci if k in sci else header)[k] for k in keywords.PHOT_KEYWORDS
+                       if k in sci or k in header})
+        found.append(values)
     return found
 
 
@@ -61,14 +67,41 @@ def _footprint(frame, paths, headers):
     return keywords.footprint_maps(frame, chips)
 
 
-def hap_product_stage(drizzle_file, exposures, out, level, sky=None):
+def _fitted(key, value, comment):
+    """(value, comment) with the comment cut to what one 80-character card has room for (as
+    HAP's own cards are cut), instead of astropy's warning on every write."""
+    image = fits.Card(key, value).image.rstrip()
+    room = 80 - max(len(image), 30) - len(" / ")
+    return value, comment[:max(room, 0)]
+
+
+def _move_photometry(primary, sci, cards):
+    """HAP keeps PHOT* in (SCI,1) only: drop them from PRIMARY (the AstroDrizzle product copies
+    the first input's there) and set HAP's values in SCI."""
+    for key in keywords.PHOT_KEYWORDS:
+        primary.remove(key, ignore_missing=True)
+    for key in keywords.PHOT_KEYWORDS:
+        if key in cards:
+            sci[key] = _fitted(key, *cards.pop(key))
+    if any(k in sci for k in keywords.PHOT_KEYWORDS):
+        primary.add_history("HAP: PHOT* in (SCI,1): PHOTMODE of the first input, the others the "
+                            "mean over the inputs")
+
+
+def hap_product_stage(drizzle_file, exposures, out, level, sky=None, exposure_names=None):
     """The HAP product ``out``: a copy of the AstroDrizzle product ``drizzle_file`` (SCI, WHT,
-    CTX, HDRTAB) with HAP's keywords (SPEC-HAP H8: HAPLEVEL, FILTER, NUMEXP, DATE-BEG/END,
-    S_REGION, the footprint keywords of filter and total products, ROOTNAME, FILENAME)."""
+    CTX, HDRTAB; pixels untouched) with HAP's keywords (SPEC-HAP H8: HAPLEVEL, FILTER, NUMEXP,
+    DATE-BEG/END, S_REGION, the footprint keywords of filter and total products, ROOTNAME,
+    FILENAME, DRIZPARS, PHOT* in (SCI,1)). ``exposure_names`` ({ipppssoo: exposure-product
+    basename}): HDRTAB gets HAP's HAPEXPNAME column from it (left as it is without)."""
     headers = _exposure_headers(exposures)
     name = os.path.basename(out)
     with fits.open(drizzle_file) as hdul:
         copy = fits.HDUList([hdu.copy() for hdu in hdul])
+    if exposure_names is not None:
+        if "HDRTAB" not in copy:
+            raise InputError(drizzle_file, "no HDRTAB extension to add HAPEXPNAME to")
+        copy["HDRTAB"] = keywords.hdrtab_with_hapexpname(copy["HDRTAB"], exposure_names, drizzle_file)
     sci, wht = copy["SCI"], copy["WHT"]
     frame = W.frame_from_header(sci.header)
     frame.pixel_shape = (sci.header["NAXIS1"], sci.header["NAXIS2"])
@@ -83,7 +116,8 @@ def hap_product_stage(drizzle_file, exposures, out, level, sky=None):
     if "PR_INV_L" in headers[0]:
         primary["PINAME"] = (headers[0]["PR_INV_L"], "PI last name")
     for key, (value, comment) in cards["PRIMARY"].items():
-        primary[key] = (value, comment)
+        primary[key] = _fitted(key, value, comment)
+    _move_photometry(primary, sci.header, cards["SCI"])
     for key, (value, comment) in cards["SCI"].items():
         # a long value (S_REGION) continues over several cards, without room for a comment
         sci.header[key] = (value, comment) if len(str(value)) < 40 else value

@@ -17,19 +17,28 @@ Functions of arrays, the product's frame and the inputs' header values; no file 
   each the convex hull of the region's outermost pixel centres, closed by repeating its first
   vertex. Frames are gnomonic (TAN), where great circles are straight lines, so a hull on the
   grid is the spherical convex hull on the sky.
+- Photometry (SCI header): ``PHOTMODE, PHOTFLAM, PHOTFNU, PHOTZPT, PHOTPLAM, PHOTBW`` live in
+  the (SCI,1) header of every HAP product, none in PRIMARY. HAP's header rules give PHOTMODE
+  of the first input and the mean over the inputs of the others, whatever their filters (so
+  a total product carries the mean over all its filters, as HAP's does).
+- ``HDRTAB``: HAP rebuilds the table of the inputs' headers with a column ``HAPEXPNAME``, the
+  exposure-product basename of each row's input, at least 51 characters wide, appended after
+  the existing columns (the real HAP products have it last).
 """
 import numpy as np
+from astropy.io import fits
 from astropy.time import Time
 from scipy import ndimage
 from scipy.spatial import ConvexHull
 
 from snakedrizzle.errors import InputError
+from snakedrizzle.hap.names import trailer_filename
 
 HAPLEVEL = {"exposure": 1, "filter": 2, "total": 2, "layer": 4}
 COMMENTS = {
     "HAPLEVEL": "Classification level of this product",
     "IPPPSSOO": "Rootname(s) of the input exposure(s)",
-    "FILTER": "Filter(s) of the product ('detection': all filters)",
+    "FILTER": "Filter(s) of the product ('detection': total)",
     "NUMEXP": "Number of exposures in the product",
     "DATE-BEG": "Starting Date and Time",
     "DATE-END": "Ending Date and Time",
@@ -42,7 +51,19 @@ COMMENTS = {
     "MEDWHT": "Median weight (typically exposure time) over pixels with data",
     "DRIZPARS": "Logfile for processing",
     "S_REGION": "Footprint of the data on the sky",
+    # PHOT*: PHOTMODE of the first input, the others the mean over the inputs (short enough
+    # to fit one card beside the longest PHOTMODE)
+    "PHOTMODE": "Observation configuration",
+    "PHOTFLAM": "Inverse sensitivity, ergs/cm2/A/e- (mean)",
+    "PHOTFNU": "Inverse sensitivity, Jy*sec/e- (mean)",
+    "PHOTZPT": "ST magnitude zero point (mean)",
+    "PHOTPLAM": "Pivot wavelength (Angstroms) (mean)",
+    "PHOTBW": "RMS bandwidth of filter plus detector (mean)",
 }
+PHOT_KEYWORDS = ("PHOTMODE", "PHOTFLAM", "PHOTFNU", "PHOTZPT", "PHOTPLAM", "PHOTBW")
+HAPEXPNAME = "HAPEXPNAME"
+# HAP makes the column wide enough for any ACS exposure-product name.
+HAPEXPNAME_MIN_WIDTH = 51
 # HAP closes gaps between chips (and dithers) before tracing the footprint.
 CLOSING_ITERATIONS = 11
 
@@ -151,6 +172,48 @@ def filter_value(headers, level):
     return str(first.get("FILTER", "")).strip()
 
 
+def photometry_cards(headers):
+    """The PHOT* cards of a product from its inputs' values (one mapping per input, each with
+    the (SCI,1) value of a keyword, else the PRIMARY one): PHOTMODE of the first input that has
+    it, the mean of the others over the inputs that have them; absent everywhere, not written."""
+    cards = {}
+    for name in PHOT_KEYWORDS:
+        values = [h[name] for h in headers if name in h and h[name] is not None]
+        if not values:
+            continue
+        if name == "PHOTMODE":
+            cards.update([_card(name, str(values[0]).strip())])
+        else:
+            cards.update([_card(name, float(np.mean([float(v) for v in values])))])
+    return cards
+
+
+def _ipppssoo(rootname):
+    return str(rootname).strip().lower()[:8]
+
+
+def hdrtab_with_hapexpname(hdrtab, exposure_names, product="product"):
+    """HAP's HDRTAB: the rows and columns of ``hdrtab`` (a BinTableHDU, one row per input chip
+    with its ROOTNAME) and a last column HAPEXPNAME, the exposure-product basename of each row's
+    input. ``exposure_names``: {ipppssoo or rootname: basename}. A row whose exposure has no
+    name is an InputError naming ``product``."""
+    names = {_ipppssoo(k): str(v) for k, v in exposure_names.items()}
+    columns = [c for c in hdrtab.columns if c.name.upper() != HAPEXPNAME]
+    if "ROOTNAME" not in hdrtab.columns.names:
+        raise InputError(product, "HDRTAB has no ROOTNAME column to name its exposures by")
+    roots = [_ipppssoo(r) for r in hdrtab.data["ROOTNAME"]]
+    unnamed = sorted(set(roots) - set(names))
+    if unnamed:
+        raise InputError(product, f"HDRTAB rows of {', '.join(unnamed)}: no exposure product of that "
+                         f"exposure (known: {', '.join(sorted(names)) or 'none'})")
+    values = [names[r] for r in roots]
+    width = max([HAPEXPNAME_MIN_WIDTH] + [len(v) for v in values])
+    column = fits.Column(name=HAPEXPNAME, format=f"{width}A", array=np.array(values, dtype=f"U{width}"))
+    table = fits.BinTableHDU.from_columns(fits.ColDefs(columns) + fits.ColDefs([column]), name="HDRTAB")
+    table.header["EXTVER"] = hdrtab.header.get("EXTVER", 1)
+    return table
+
+
 def _iso(mjd):
     return Time(float(mjd), format="mjd", scale="utc").isot
 
@@ -158,8 +221,9 @@ def _iso(mjd):
 def hap_keywords(level, frame, wht, headers, *, nchip=None, exptime=None, product_name=None,
                  drizpars=None):
     """The HAP cards of one product. ``level``: exposure, filter, total or layer (MVM);
-    ``headers``: one mapping per input exposure with ROOTNAME, EXPSTART, EXPEND and the filter
-    keywords; ``nchip``/``exptime``: ``footprint_maps`` (filter, total and layer products);
+    ``headers``: one mapping per input exposure with ROOTNAME, EXPSTART, EXPEND, the filter
+    keywords and the PHOT* keywords it has ((SCI,1) values first, see ``photometry_cards``);
+    ``nchip``/``exptime``: ``footprint_maps`` (filter, total and layer products);
     ``product_name``: the product's file name (DRIZPARS defaults to ``<name>_trl.txt``)."""
     if level not in HAPLEVEL:
         raise InputError(f"level={level!r}", f"must be one of {', '.join(HAPLEVEL)}")
@@ -178,10 +242,11 @@ def hap_keywords(level, frame, wht, headers, *, nchip=None, exptime=None, produc
     if level != "exposure" and nchip is not None:
         primary.update(footprint_keywords(nchip, exptime, wht))
     if drizpars is None and product_name:
-        drizpars = str(product_name).rsplit("_", 1)[0] + "_trl.txt"
+        drizpars = trailer_filename(str(product_name).rsplit("_", 1)[0])
     if drizpars:
         primary.update([_card("DRIZPARS", drizpars)])
     region = s_region(wht, frame)
     # HAP leaves S_REGION out of a product without data
     sci = dict([_card("S_REGION", region)]) if region else {}
+    sci.update(photometry_cards(headers))
     return {"PRIMARY": primary, "SCI": sci}

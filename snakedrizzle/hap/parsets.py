@@ -14,7 +14,9 @@ The values are data, in ``snakedrizzle/hap/parameter_sets/`` (package data, ship
     2012-11-08T02:59:15 UTC). A level ``any`` serves every level.
     ``sets``: named sets, each listing only where it differs from ``hap_common``. A rule's set is
     looked up in the mode's own sets, then (for ``pipeline``) the file's ``svm`` sets, then
-    ``common.yaml``'s sets.
+    ``common.yaml``'s sets. A detector without a ``pipeline`` section (all but WFPC2) gives
+    ``runastrodriz`` its SVM filter-level set for the same number of exposures: the stand-in
+    for the MDRIZTAB row when the user names no MDRIZTAB.
 
 The values are DrizzlePac 3.11.0's ``pars/hap_pars`` tables under snakedrizzle's parameter names
 (SPEC-HAP H5.2, H5.3, H5.4). HAP's names that snakedrizzle has no parameter for are listed in
@@ -136,12 +138,13 @@ def select_set(instrument, detector, level, n_exposures, mode="svm", *, filter_n
         raise InputError(f"mode={mode!r}", f"must be one of {', '.join(MODES)}")
     section = _read(key).get(mode)
     where = f"{key} {mode}"
-    if section is None:
-        if mode == "pipeline":
-            raise InputError(where, "runastrodriz takes these parameters from the exposure's MDRIZTAB "
-                                    "(SPEC.md §5.1), not from a HAP table")
-        raise InputError(where, "no parameter sets for this mode")
     level = _level(level, mode)
+    if section is None and mode == "pipeline":
+        # runastrodriz reads the MDRIZTAB row (SPEC.md §5.1); without the table (no CRDS here)
+        # HAP's filter-level sets for the same exposure count stand in for it (README).
+        section, level = _read(key)["svm"], "filter"
+    if section is None:
+        raise InputError(where, "no parameter sets for this mode")
     n = int(n_exposures)
     if n < (0 if mode == "mvm" else 1):
         raise InputError(f"n_exposures={n_exposures}", "a product needs at least one exposure")

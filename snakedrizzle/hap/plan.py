@@ -62,6 +62,16 @@ class SvmProduct:
         """The HAP product: ``results/svm/<ipppss>/<name>_<suffix>.fits``."""
         return os.path.join(names.visit_folder(self.ipppss), f"{self.name}_{self.suffix}.fits")
 
+    @property
+    def trailer(self):
+        """Its processing log beside it, ``<name>_trl.txt`` (its DRIZPARS; hap/trailer.py)."""
+        return os.path.join(names.visit_folder(self.ipppss), names.trailer_filename(self.name))
+
+    @property
+    def product_log(self):
+        """The log of its svm_product job (rules/hap.smk), which its trailer ends with."""
+        return os.path.join("logs", self.ipppss.lower(), "svm_product", f"{self.name}_{self.suffix}.log")
+
 
 def metawcs_file(ipppss, detector_key):
     return os.path.join(names.visit_folder(ipppss), f"{detector_key}_metawcs.fits")
@@ -85,9 +95,16 @@ class SvmPlan:
         self.svm = {}          # name -> SvmProduct
         self.visits = []
         self.metawcs = {}      # metawcs file -> (exposures, {final_rot, final_scale})
+        self.exposure_names = {}  # exposure path -> its exposure product's name (HDRTAB HAPEXPNAME)
+        self.parset_names = {}    # product name -> the HAP parameter set it was given
         # SVM alignment (snakedrizzle.hap.align): one fit per visit and detector
         self.refcat = str(config.get("refcat") or "")
         self.refcat_name = str(config.get("refcat_name") or DEFAULT_REFCAT_NAME)
+        self.align_pars = config.get("align_pars") or ""  # the user's alignment overrides
+        if self.align_pars:
+            from snakedrizzle.hap.align.overrides import alignment_overrides
+
+            alignment_overrides(self.align_pars, "acs_wfc")  # every entry is checked before any job
         self.align_groups = {}    # (ipppss, detector key) -> direct exposures fitted together
         self.exposure_group = {}  # exposure path -> (ipppss, detector key)
         self.align = SvmAlignment(self)
@@ -148,12 +165,17 @@ class SvmPlan:
 
     def _pars(self, product, level, n):
         first = product.row if level == "exposure" else product.members[0].row
+        self.parset_names[product.name] = parsets.select_set(
+            product.instrument, product.detector, level, n, "svm", filter_name=product.filter,
+            expstart=first.expstart)
         return parsets.astrodrizzle_pars(product.instrument, product.detector, level, n, "svm",
                                          self.overrides or None, filter_name=product.filter,
                                          expstart=first.expstart)
 
     def _add(self, visit, product, level, pars, frame_file, crmasks_from=()):
         exposures = [_absolute(p) for p in product.exposures]
+        if level == "exposure":
+            self.exposure_names[exposures[0]] = product.name
         pars = dict(pars, final_wcs=True, final_refimage=frame_file, **dict.fromkeys(FRAME_KEYS))
         if crmasks_from:
             # its CR masks come from the filter products; its own driz_cr stays off (HAP)
@@ -198,6 +220,29 @@ class SvmPlan:
         """The HAP products of a visit in HAP's manifest order."""
         return [self.svm[p.name] for p in self.visit(ipppss).products()]
 
+    def hapexpnames(self, name):
+        """{ipppssoo: exposure product name} of the product's exposures (HAP's HAPEXPNAME)."""
+        return {self.exposure_names[p].rsplit("_", 1)[1]: self.exposure_names[p]
+                for p in self.product(name).exposures}
+
+    def manifest_products(self, ipppss):
+        """The visit's drizzled products, each followed by its trailer, in HAP's manifest order.
+        HAP also lists each exposure's renamed input copy after its product; inputs are never
+        copied here, so there are none to list."""
+        return [f for p in self.visit_products(ipppss) for f in (p.file, p.trailer)]
+
+    def trailer_summary(self, name, pars):
+        """What the product's trailer opens with (hap/trailer.py): level, HAP parameter set, sky
+        method, the exposures with their exposure products' names."""
+        product = self.product(name)
+        # the set's name only (svm_pars overrides of other levels must not rerun this trailer)
+        return {"HAP level": product.level,
+                "parameter set": f"{product.detector_key} svm {product.level} "
+                                 f"{self.parset_names.get(name, '?')!r}",
+                "sky": self.sky_method(pars), "AstroDrizzle product": product.drizzle_file,
+                "exposures": [f"{p} ({self.exposure_names.get(p, 'no exposure product')})"
+                              for p in product.exposures]}
+
     def manifest_file(self, visit):
         return os.path.join(visit.folder, visit.manifest)
 
@@ -218,6 +263,10 @@ class SvmPlan:
             return "none (skysub off in this HAP set)"
         return f"skymethod={pars['skymethod']} (the sky stages' logs say what each exposure got)"
 
+    def aligned_wcs(self, name, roots):
+        """Every SVM product is drizzled on its visit fit's headerlets."""
+        return self.align.aligned_wcs(name, roots)
+
     def crmask_products(self, name):
         """AstroDrizzle products whose CR masks ``name``'s final drizzle reads (total products)."""
         product = self.svm.get(name)
@@ -237,6 +286,11 @@ def svm_products(config, demo_inputs=None):
 def align_file(ipppss, filename):
     """A file of the visit's alignment: ``results/svm/<ipppss>/align/<filename>``."""
     return os.path.join(names.visit_folder(ipppss), "align", filename)
+
+
+class _Detkey:
+    def __init__(self, detkey):
+        self.detkey = detkey
 
 
 def _root(path):
@@ -308,11 +362,13 @@ class SvmAlignment:
                 "wcs": align_file(wc.name, f"{key}_fit_wcs.ecsv")}
 
     def pars(self, wc):
+        """The detector's alignment parameters with the user's align_pars overrides."""
+        from snakedrizzle.hap.align.overrides import alignment_overrides
         from snakedrizzle.hap.align.sources import alignment_pars
 
-        return alignment_pars(wc.detkey)
+        return alignment_pars(wc.detkey, alignment_overrides(self.svm.align_pars, wc.detkey))
 
     def source_pars(self, wc):
-        from snakedrizzle.hap.align.sources import alignment_pars, source_pars
+        from snakedrizzle.hap.align.sources import source_pars
 
-        return source_pars(alignment_pars(self.detector_of(wc)))
+        return source_pars(self.pars(_Detkey(self.detector_of(wc))))

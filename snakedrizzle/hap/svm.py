@@ -19,8 +19,6 @@ log = logging.getLogger("snakedrizzle")
 
 # Where the Python call's parameter overrides are written for the workflow (svm_pars).
 OVERRIDES_FILE = "svm_pars.yaml"
-ALIGNMENT_PENDING = ("refcat=%s is kept for the alignment of the visit, which is not done yet: "
-                     "the products use the exposures' header WCS")
 
 
 def _absolute_poller(poller, cwd):
@@ -61,7 +59,7 @@ def runsinglehap(poller, workdir=".", cores=1, refcat=None, svm_pars=None, by_ob
 
     ``overrides``: HAP parameter-set overrides as in a ``svm_pars`` YAML file (a parameter for
     every product, or scoped: ``filter={'final_pixfrac': 0.9}``); ``svm_pars``: such a file.
-    ``refcat``: the astrometric reference catalog, kept for the visit alignment (not done yet).
+    ``refcat``: the astrometric reference catalog the visit is aligned to (default: the Gaia archive).
     ``targets``: files to build instead of every product (paths relative to ``workdir``).
     Only stale jobs run. Returns the absolute paths of the visit(s)' products and manifests that
     exist. Bad input raises InputError before any job runs."""
@@ -73,7 +71,7 @@ def runsinglehap(poller, workdir=".", cores=1, refcat=None, svm_pars=None, by_ob
         config.update(runner.absolute_files({"refcat": refcat}, cwd))
         if not os.path.isfile(config["refcat"]):
             raise InputError(config["refcat"], "reference catalog not found")
-        log.warning(ALIGNMENT_PENDING, config["refcat"])
+
     checked = sdconfig.check_config(config)
     if not SvmPlan(checked).is_demo:
         SvmPlan(checked).ensure()  # the poller and the tree are checked before any job
@@ -98,7 +96,7 @@ def main(argv=None):
     parser.error = lambda message: runner.usage_error("runsinglehap", message)
     parser.add_argument("poller", help="poller CSV (8 columns or 1 column of file names), a quoted "
                         "glob of FLT/FLC files, or 'demo'")
-    parser.add_argument("--refcat", help="astrometric reference catalog (kept; alignment not done yet)")
+    parser.add_argument("--refcat", help="astrometric reference catalog (Gaia column names; default: the Gaia archive)")
     parser.add_argument("--svm_pars", help="YAML overrides of the HAP parameter sets")
     parser.add_argument("--by-obset", action="store_true", help="one visit per obset of the poller")
     parser.add_argument("--workdir", default=".", help="where results/ and logs/ go (default: .)")

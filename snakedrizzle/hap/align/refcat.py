@@ -119,7 +119,7 @@ def from_file(path, cone, catalog_name):
 
 def from_gaia(cone, catalog_name, timeout=QUERY_TIMEOUT):
     """The Gaia archive's sources in the cone, through astroquery; on any failure an empty table
-    with the reason (and one warning), so the visit keeps its a priori WCS."""
+    with the reason (and one warning), so the visit keeps its a priori position."""
     meta = {"catalog": catalog_name, "source": f"astroquery.gaia {GAIA_TABLE}", "cone": list(cone)}
     if os.environ.get(OFFLINE_ENV):
         reason = f"Gaia archive not asked: {OFFLINE_ENV} is set"
@@ -130,7 +130,7 @@ def from_gaia(cone, catalog_name, timeout=QUERY_TIMEOUT):
             return table
         except Exception as exc:  # any network or service failure is the documented fallback
             reason = f"Gaia archive query failed ({type(exc).__name__}: {str(exc)[:200]})"
-    log.warning("%s; the visit keeps its a priori WCS", reason)
+    log.warning("%s; no alignment to a catalog: the visit keeps its a priori position", reason)
     return empty(reason, **meta)
 
 

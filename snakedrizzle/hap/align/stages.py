@@ -10,7 +10,7 @@ from astropy.wcs import WCS
 from snakedrizzle.align.headerlet import build_headerlet, sci_extvers
 from snakedrizzle.errors import InputError
 from snakedrizzle.hap.align import refcat as R
-from snakedrizzle.hap.align.fit import fit_detector
+from snakedrizzle.hap.align.fit import RELATIVE_ONLY, fit_detector
 from snakedrizzle.hap.align.sources import exposure_sources
 from snakedrizzle.io.exposure import rootname_of
 from snakedrizzle.io.fitsio import atomic_path, write_hdulist
@@ -64,29 +64,56 @@ def new_wcsname(prior, catalog_name, label="SVM"):
     return f"{base}-FIT_{label}_{catalog_name}" if base else f"FIT_{label}_{catalog_name}"
 
 
-def fit_stage(exposures, source_files, refcat_file, out_table, out_wcs, pars, catalog_name):
+# runastrodriz names its fits by method (H6.7): relative -> FIT_REL, image by image -> FIT_IMG.
+PIPELINE_LABELS = {"relative": "REL", "2dhist": "IMG"}
+
+
+def _prior_wcsname(path, headerlet=None):
+    if headerlet:
+        return str(fits.getval(headerlet, "WCSNAME", 0, default="") or "")
+    return fits.getval(path, "WCSNAME", ("SCI", _extvers(path)[0]), default="")
+
+
+def _fitted_wcsname(method, prior, catalog_name, label):
+    """H6.7's name of a fit; a visit aligned only internally (no catalog) gets
+    ``<prior>-<label>_RELATIVE``: not FIT_*, which archive tools read as absolute astrometry."""
+    if method == RELATIVE_ONLY:
+        base = str(prior or "").split("-")[0].strip() or "NONE"
+        return f"{base}-{label if isinstance(label, str) else 'REL'}_RELATIVE"
+    return new_wcsname(prior, catalog_name, label.get(method, "IMG") if isinstance(label, dict) else label)
+
+
+def fit_stage(exposures, source_files, refcat_file, out_table, out_wcs, pars, catalog_name,
+              headerlets=None, label="SVM", meta=None, relative_fallback=False):
     """One visit fit of a detector's exposures: the fit table (per exposure: matches, RMS,
-    quality, why it failed) and the aligned chip WCSs (CRVAL, CD per chip) the headerlets take."""
+    quality, why it failed) and the aligned chip WCSs (CRVAL, CD per chip) the headerlets take.
+    ``headerlets`` (one per exposure): the WCSs the fit starts from instead of the exposures'
+    own (runastrodriz: the a priori or default stage's); ``label``: the FIT_<label> of the new
+    WCSNAMEs, or a mapping from fit method to label; ``meta``: more entries for the table's meta;
+    ``relative_fallback``: without a usable catalog, align the exposures to each other (SVM)."""
     refcat = Table.read(refcat_file, format="ascii.ecsv")
     roots = [rootname_of(p)[0] for p in exposures]
-    chips = [(r, {v: chip_wcs(p, v) for v in _extvers(p)}) for r, p in zip(roots, exposures)]
+    hlets = list(headerlets) if headerlets else [None] * len(exposures)
+    chips = [(r, {v: chip_wcs(p, v, headerlet=h) for v in _extvers(p)})
+             for r, p, h in zip(roots, exposures, hlets)]
     sources = [Table.read(f, format="ascii.ecsv") for f in source_files]
     epochs = [exposure_epoch(p) for p in exposures]
-    method, results, total, reason = fit_detector(chips, sources, epochs, refcat, pars)
+    method, results, total, reason = fit_detector(chips, sources, epochs, refcat, pars, relative_fallback)
     rows, wcs_rows = [], []
-    for path, fit in zip(exposures, results):
-        prior = fits.getval(path, "WCSNAME", ("SCI", _extvers(path)[0]), default="")
+    for path, fit, hlet in zip(exposures, results, hlets):
+        prior = _prior_wcsname(path, hlet)
         aligned = bool(fit.wcs)
+        name = _fitted_wcsname(method, prior, catalog_name, label) if aligned else prior
+        why = fit.reason if method == RELATIVE_ONLY or not aligned else ""
         rows.append((fit.root, fit.epoch, method, fit.nmatch, fit.fit_rms, fit.rms_ra, fit.rms_dec, fit.offset,
-                     fit.quality, fit.compromised, aligned,
-                     new_wcsname(prior, catalog_name) if aligned else prior,
-                     "" if aligned else (fit.reason or reason or "no good fit")))
+                     fit.quality, fit.compromised, aligned, name,
+                     why or ("" if aligned else reason or "no good fit")))
         for v, w in fit.wcs.items():
             wcs_rows.append((fit.root, v, *w.wcs.crval, *w.wcs.cd.ravel(), *w.wcs.crpix))
     table = Table(rows=rows, names=FIT_COLUMNS) if rows else Table(names=FIT_COLUMNS)
     table.meta.update({"catalog": catalog_name, "refcat": str(refcat.meta.get("source", "")),
                        "nref": len(refcat), "method": method, "total_rms_mas": float(total),
-                       "reason": reason, "pars": dict(pars)})
+                       "reason": reason, "pars": dict(pars), **(meta or {})})
     names = ("rootname", "extver", "crval1", "crval2", "cd1_1", "cd1_2", "cd2_1", "cd2_2", "crpix1", "crpix2")
     solutions = Table(rows=wcs_rows, names=names) if wcs_rows else Table(names=names)
     _write_table(table, out_table)
@@ -103,15 +130,20 @@ def _solution(solutions, root):
     return out
 
 
-def headerlet_stage(exposure, fit_table, wcs_table, out, catalog_name):
-    """The exposure's headerlet (H6.7): the fitted WCS under ``<prior>-FIT_SVM_<catalog>`` with
-    the previous one kept as an alternate, or the unchanged a priori WCS with the reason."""
+def fit_row(fit_table, exposure):
+    """(root, the fit table, the exposure's row of it)."""
     root = rootname_of(exposure)[0]
     table = Table.read(fit_table, format="ascii.ecsv")
     rows = table[np.asarray(table["rootname"]).astype(str) == root]
     if len(rows) != 1:
         raise InputError(fit_table, f"has no row for exposure {root}")
-    row = rows[0]
+    return root, table, rows[0]
+
+
+def headerlet_stage(exposure, fit_table, wcs_table, out, catalog_name):
+    """The exposure's headerlet (H6.7): the fitted WCS under ``<prior>-FIT_SVM_<catalog>`` with
+    the previous one kept as an alternate, or the unchanged a priori WCS with the reason."""
+    root, _, row = fit_row(fit_table, exposure)
     aligned = _solution(Table.read(wcs_table, format="ascii.ecsv"), root) if row["aligned"] else None
     status = "SUCCESS" if aligned else f"FAILED: {row['reason']}"
     fit = {"status": status, "fitgeometry": "rscale", "nmatch": int(row["nmatch"]),
