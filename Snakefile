@@ -1,6 +1,8 @@
 # snakedrizzle: AstroDrizzle as an incremental Snakemake workflow.
 #   snakemake --cores 2                                       -> the synthetic demo
 #   snakemake --cores 2 --config input='DIR/*_flt.fits' output=NAME
+#   snakemake --cores 2 --config poller=FILE                  -> HAP single-visit mosaics
+#   snakemake --cores 2 --config runastrodriz=ASN_OR_FILE     -> the pipeline products (runastrodriz)
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -18,6 +20,7 @@ include: "rules/astrodrizzle.smk"
 include: "rules/align.smk"
 include: "rules/report.smk"
 include: "rules/hap.smk"
+include: "rules/pipeline.smk"
 
 
 # A local run without conda/containers hands its jobs to a fork server that has imported the

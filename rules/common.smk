@@ -26,3 +26,12 @@ plan = dag.Plan(
     demo_inputs=lambda name: checkpoints.demo_data.get(name=name).output[0],
     cores=functools.partial(dag.local_cores, workflow),
 )
+
+
+def pipeline_fit_ok(wc):
+    """Whether the a posteriori fit aligned every exposure (known once the fit has run)."""
+    if wc.stage != "aposteriori":
+        return True
+    from snakedrizzle.pipeline.stages import fit_succeeded
+
+    return fit_succeeded(checkpoints.pipeline_fit.get(name=wc.name).output.table)[0]

@@ -1,6 +1,7 @@
 """File-level final drizzle: reads the exposures, masks and sky values, drizzles them with
 ``adrizzle.drizzle`` and writes the product (SCI, WHT, CTX, HDRTAB) atomically."""
 import logging
+import os
 
 import numpy as np
 from astropy.io import fits
@@ -24,9 +25,17 @@ def final_drizzle_stage(exposure_paths, static_file, sky_files, crmask_files, ou
     if pars["final_wht_type"] == "IVM":
         ivm_sources = {e.rootname: (ivm_sources or {}).get(e.rootname) or ivm.sources(e) for e in exps}
     frame = output_frame(exposure_paths, pars, "final_", headerlets)
-    # What made the intermediates (each carries its stage's parameters and its inputs').
-    made_of = [f for f in [static_file, *sky_files, *crmask_files.values(), *(headerlets or {}).values()] if f]
-    params = provenance.record("final_drizzle", pars, [provenance.gather(made_of)])
+    # What made the intermediates (each carries its stage's parameters and its inputs'); CR
+    # masks made for another product are recorded as that product's.
+    here = os.path.dirname(os.path.abspath(out))
+    lent = [f for f in crmask_files.values() if os.path.dirname(os.path.abspath(f)) != here]
+    made_of = [f for f in [static_file, *sky_files, *crmask_files.values(), *(headerlets or {}).values()]
+               if f and f not in lent]
+    carried = [provenance.gather(made_of)]
+    if lent:
+        source = os.path.basename(os.path.dirname(os.path.abspath(lent[0])))
+        carried.append(provenance.borrowed(provenance.gather(lent), source))
+    params = provenance.record("final_drizzle", pars, carried)
     for exp in exps:
         if not adrizzle.reaches_frame(exposure_wcss(exp, pars, headerlets), exp.shapes, frame):
             raise InputError(exp.path, "does not overlap the output frame: nothing of it would be drizzled")

@@ -62,6 +62,13 @@ def gather(paths):
     return merge(read(p) for p in paths)
 
 
+def borrowed(record, source):
+    """The record of files another product made (an SVM total or a later runastrodriz stage
+    reads a product's CR masks): its stages named after that product, so that parameters
+    which rightly differ between the two products are not reported as disagreeing."""
+    return {f"{stage} ({source})": pars for stage, pars in record.items()}
+
+
 def merge(records):
     """One record from many. A parameter with different values in different files (of one
     stage) keeps them all, as ``{"differs": [...]}``."""

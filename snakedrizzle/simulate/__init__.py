@@ -11,13 +11,16 @@ The simulator by concern:
   headers      primary and SCI/ERR/DQ headers with what AstroDrizzle needs, rootnames
   dataset      make_dataset (files + truth), make_demo, load_dataset, true_pixels
   visit        make_visit: one scene through several filters (colours), one HST visit's names
+  association  write_association: an _asn.fits table of exposures (runastrodriz's input)
 
 Units. ACS SCI/ERR are electrons (BUNIT ELECTRONS), WFC3/IR electrons/s (BUNIT ELECTRONS/S);
 source fluxes are always e-/s, so a star's total counts are ``flux * EXPTIME`` electrons.
 """
+from snakedrizzle.simulate.association import write_association
+from snakedrizzle.simulate.apriori import add_solution
 from snakedrizzle.simulate.dataset import Dataset, load_dataset, make_dataset, make_demo, true_pixels
 from snakedrizzle.simulate.instruments import FILTER_PHOT, INSTRUMENTS
 from snakedrizzle.simulate.visit import make_visit
 
 __all__ = ["Dataset", "make_dataset", "make_demo", "make_visit", "load_dataset", "true_pixels",
-           "INSTRUMENTS", "FILTER_PHOT"]
+           "INSTRUMENTS", "FILTER_PHOT", "write_association", "add_solution"]

@@ -22,7 +22,8 @@ from snakedrizzle.errors import InputError
 
 # What a run sets besides the parameters: which products to make.
 RUN_KEYS = ("input", "output", "products", "poller", "svm_pars", "svm_by_obset", "refcat_name",
-            "svm_catalog_pars")
+            "svm_catalog_pars", "align_pars", "runastrodriz", "pipeline_force", "pipeline_apriori",
+            "pipeline_aposteriori", "pipeline_headerlets")
 
 
 def _schema_file():
@@ -42,6 +43,8 @@ SCHEMA = json.loads(SCHEMA_FILE.read_text())
 PROPERTIES = SCHEMA["properties"]
 # AstroDrizzle's and TweakReg's parameters with their defaults, in the schema's order.
 DEFAULTS = {k: p["default"] for k, p in PROPERTIES.items() if k not in RUN_KEYS}
+# Run keys that are switches (true/false words on the command line).
+RUN_SWITCHES = tuple(k for k in RUN_KEYS if isinstance(PROPERTIES[k]["default"], bool))
 # Parameters that hold a list of numbers (DrizzlePac writes them as one string, '3.5 3.0').
 MULTI_VALUE = tuple(k for k, p in PROPERTIES.items()
                     if p.get("type") == "array" and p.get("items", {}).get("type") == "number")
@@ -83,7 +86,7 @@ def normalise(params):
     floats. Unknown keys and values that do not parse are left for validation to report."""
     out = dict(params)
     for key, value in params.items():
-        if key not in DEFAULTS and key != "svm_by_obset":  # the one run switch
+        if key not in DEFAULTS and key not in RUN_SWITCHES:
             continue
         default = PROPERTIES[key]["default"]
         if key in MULTI_VALUE:

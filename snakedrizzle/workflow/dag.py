@@ -71,7 +71,6 @@ def _check_overlapping(exposures):
 
 class _Named:
     """Wildcards of another product (``.name``), for asking the plan about it."""
-
     def __init__(self, name):
         self.name = name
 
@@ -87,13 +86,18 @@ class Plan(SkyPlan):
     def __init__(self, config, demo_inputs=None, cores=lambda: None):
         self.config = config
         self.products = parse_products(config)
-        self.svm = None
+        # A layer (SVM: hap/plan.py, runastrodriz: pipeline/plan.py) makes the products.
+        self.svm = self.pipeline = self.layer = None
         if config.get("poller"):
-            # HAP SVM: the visit's products are the run's AstroDrizzle products (hap/plan.py)
             from snakedrizzle.hap.plan import SvmPlan
 
-            self.svm = SvmPlan(config, demo_inputs)
+            self.svm = self.layer = SvmPlan(config, demo_inputs)
             self.products = self.svm.products
+        elif config.get("runastrodriz"):
+            from snakedrizzle.pipeline.plan import PipelinePlan
+
+            self.pipeline = self.layer = PipelinePlan(config, PARAM_NAMES, sdparams.DEFAULTS)
+            self.products = self.pipeline.products
         self._demo_inputs = demo_inputs
         self._cores = cores
         self._align_order = {}
@@ -173,9 +177,8 @@ class Plan(SkyPlan):
 
     def aligned_wcs(self, name, roots):
         """The aligned WCS (headerlet) of each exposure, when the product is aligned."""
-        if self.svm is not None:
-            # SVM: every product is drizzled on its visit fit's headerlets (hap/plan.py)
-            return self.svm.align.aligned_wcs(name, roots)
+        if self.layer is not None:
+            return self.layer.aligned_wcs(name, roots)
         if not self.params(name)["align"]:
             return []
         return [aligned(name, f"{r}_hlet.fits") for r in roots]
@@ -191,9 +194,9 @@ class Plan(SkyPlan):
         return self.params(name)["driz_cr"] and len(self.exposures(name)) >= 2
 
     def crmasks(self, wc):
-        if self.svm is not None and self.svm.crmask_products(wc.name):
-            # an SVM total: the CR masks of the filter products it drizzles
-            return [m for f in self.svm.crmask_products(wc.name) for m in self.crmasks(_Named(f))]
+        if self.layer is not None and self.layer.crmask_products(wc.name):
+            # an SVM total, a later runastrodriz stage: another product's CR masks
+            return [m for f in self.layer.crmask_products(wc.name) for m in self.crmasks(_Named(f))]
         if not self.cr_rejection(wc.name):
             return []
         return [results(wc.name, f"{e.rootname}_sci{c}_crmask.fits")
@@ -241,8 +244,8 @@ class Plan(SkyPlan):
     def targets(self, wc=None):
         """rule all: each product and its preview; the alignment's shifts table; the CR-mask
         overview of each exposure; the cleaned exposures where driz_cr_corr asks for them."""
-        if self.svm is not None:
-            return self.svm.targets()
+        if self.layer is not None:
+            return self.layer.targets()
         targets = []
         for name in self.products:
             targets += [self.product_file(name), self.preview_file(name)]
@@ -256,8 +259,8 @@ class Plan(SkyPlan):
 
     def finished_products(self):
         """Absolute paths of the products (and shifts tables) that exist, for the end of a run."""
-        if self.svm is not None:
-            return self.svm.finished()
+        if self.layer is not None:
+            return self.layer.finished()
         made = []
         for name in self.products:
             made.append(self.product_file(name))
