@@ -90,9 +90,7 @@ class PipelinePlan:
         from snakedrizzle.pipeline.solutions import apriori_choice
 
         if not hasattr(self, "_apriori"):
-            found = apriori_choice(self.align_files)
-            choice, why = found if isinstance(found, tuple) else (found, "")
-            self._apriori = (choice, why or "no a priori solution common to all exposures")
+            self._apriori = apriori_choice(self.align_files)
         return self._apriori
 
     @property
@@ -102,10 +100,6 @@ class PipelinePlan:
     @property
     def n_exposures(self):
         return len(self.input.members)
-
-    def verified_stages(self):
-        """Stages that are drizzled and checked (one exposure: nothing to check, H9)."""
-        return [s for s in self.stages] if self.n_exposures > 1 else []
 
     # ---- AstroDrizzle products -------------------------------------------------------------
 
