@@ -92,6 +92,45 @@ def test_refcat_outside_the_footprint_keeps_the_a_priori_wcs_and_says_why(visit,
         assert sip["CRVAL1"] == fits.getval(data.paths[0], "CRVAL1", ("SCI", 1))
 
 
+def test_every_fit_method_aligns_the_visit_to_the_catalog(visit, tmp_path):
+    """H6.4's methods bring the synthetic visit (0.29" and 0.01 deg off) onto the catalog: relative
+    and 2dhist from the headers; default (no 2-D histogram, 10 px tolerance: for small residuals)
+    fails there, as HAP's does, and aligns WCSs left 0.1" off. Every aligned exposure quality 1."""
+    from snakedrizzle.hap.align import fit as F
+    from snakedrizzle.wcs import chip_wcs
+
+    data, gaia = visit
+    stages.refcat_stage(data.paths, str(tmp_path / "ref.ecsv"), refcat=str(gaia))
+    refcat = Table.read(tmp_path / "ref.ecsv")
+    pars = alignment_pars("acs_hrc")
+    sources, exposures = [], []
+    for p in data.paths:
+        out = str(tmp_path / (Path(p).stem + "_src.ecsv"))
+        stages.sources_stage(p, out, source_pars(pars))
+        sources.append(Table.read(out))
+        exposures.append((Path(p).stem[:9], {1: chip_wcs(p, 1)}))
+    epochs = [stages.exposure_epoch(p) for p in data.paths]
+    ra, dec = R.propagate(refcat, float(np.mean(epochs)))
+    ref = Table({"RA": ra, "DEC": dec})
+
+    def fit(method, exps):
+        correctors = F.run_method(method, exps, sources, ref, pars)
+        return correctors, *F.evaluate(method, correctors, exps, sources, epochs, refcat, pars)
+
+    for method in ("relative", "2dhist"):
+        correctors, fits_, total = fit(method, exposures)
+        assert [f.quality for f in fits_] == [1, 1, 1] and total < 5.0, (method, total, [f.reason for f in fits_])
+    _, fits_, _ = fit("default", exposures)
+    assert all(f.quality == 5 and "not enough matches" in f.reason for f in fits_)
+    near = []
+    for root, _ in exposures:
+        w = next(c.wcs for c in correctors if c.meta["root"] == root).deepcopy()
+        w.wcs.crval = [w.wcs.crval[0], w.wcs.crval[1] + 0.1 / 3600]
+        near.append((root, {1: w}))
+    _, fits_, total = fit("default", near)
+    assert [f.quality for f in fits_] == [1, 1, 1] and total < 5.0, (total, [f.reason for f in fits_])
+
+
 HRC = Path(__file__).resolve().parents[2] / "shared" / "data" / "hst" / "acs_hrc_47tuc"
 
 

@@ -76,6 +76,19 @@ def _write(path, data, filter_, photflam=None, photplam=None, nexp=2):
     fits.HDUList([primary, sci, wht, ctx]).writeto(path)
 
 
+def write_visit(root, images):
+    """The filter products of ``images`` ({filter: array}) and their mean as the total, with the
+    total's detection files (point sources, segment map); returns (total path, parameters)."""
+    for f, (flam, plam) in PHOT.items():
+        _write(root / f"{FILTERS[f]}_drc.fits", images[f], f, flam, plam)
+    _write(root / f"{TOTAL}_drc.fits", (images["f606w"] + images["f814w"]) / 2, "detection", *PHOT["f606w"])
+    pars = catalog_pars("acs", "wfc")
+    total = str(root / f"{TOTAL}_drc.fits")
+    stages.point_sources_stage(total, root / "sources.ecsv", pars)
+    stages.segment_map_stage(total, root / "segm.fits", pars)
+    return total, pars
+
+
 @pytest.fixture(scope="module")
 def visit(tmp_path_factory):
     """A two-filter synthetic visit and its catalogs made by the stages the rules call."""
@@ -84,13 +97,7 @@ def visit(tmp_path_factory):
     x, y, flux606 = _stars(rng)
     flux = {"f606w": flux606, "f814w": flux606 * 1.6}
     images = {f: _image(rng, x, y, flux[f]) for f in PHOT}
-    for f, (flam, plam) in PHOT.items():
-        _write(root / f"{FILTERS[f]}_drc.fits", images[f], f, flam, plam)
-    _write(root / f"{TOTAL}_drc.fits", (images["f606w"] + images["f814w"]) / 2, "detection", *PHOT["f606w"])
-    pars = catalog_pars("acs", "wfc")
-    total = str(root / f"{TOTAL}_drc.fits")
-    stages.point_sources_stage(total, root / "sources.ecsv", pars)
-    stages.segment_map_stage(total, root / "segm.fits", pars)
+    total, pars = write_visit(root, images)
     for kind, detection in (("point", "sources.ecsv"), ("segment", "segm.fits")):
         cats = []
         for f in PHOT:

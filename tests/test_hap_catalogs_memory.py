@@ -15,10 +15,9 @@ from scipy import ndimage
 from snakedrizzle.hap.catalogs import stages
 from snakedrizzle.hap.catalogs.background import background_subtracted, compute_background, constant_map
 from snakedrizzle.hap.catalogs.flags import _few_exposures, exposure_count
-from snakedrizzle.hap.catalogs.params import catalog_pars
 from snakedrizzle.hap.catalogs.product import read_product
 from snakedrizzle.hap.catalogs.segment import convolved_image, total_error
-from test_hap_catalogs import FILTERS, PHOT, TOTAL, _image, _stars, _write
+from test_hap_catalogs import FILTERS, PHOT, _image, _stars, write_visit
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +27,7 @@ def products(tmp_path_factory):
     rng = np.random.default_rng(11)
     x, y, flux = _stars(rng)
     images = {f: _image(rng, x, y, flux * (1 + i)) for i, f in enumerate(PHOT)}
-    for f, (flam, plam) in PHOT.items():
-        _write(root / f"{FILTERS[f]}_drc.fits", images[f], f, flam, plam)
-    _write(root / f"{TOTAL}_drc.fits", (images["f606w"] + images["f814w"]) / 2, "detection", *PHOT["f606w"])
-    pars = catalog_pars("acs", "wfc")
-    total = str(root / f"{TOTAL}_drc.fits")
-    stages.point_sources_stage(total, root / "sources.ecsv", pars)
-    stages.segment_map_stage(total, root / "segm.fits", pars)
+    total, pars = write_visit(root, images)
     return dict(root=root, total=total, filter=str(root / f"{FILTERS['f606w']}_drc.fits"), pars=pars,
                 nbytes=images["f606w"].nbytes)
 

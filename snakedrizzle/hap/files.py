@@ -95,9 +95,26 @@ def hap_product_stage(drizzle_file, exposures, out, level, sky=None, exposure_na
     FILENAME, DRIZPARS, PHOT* in (SCI,1)). ``exposure_names`` ({ipppssoo: exposure-product
     basename}): HDRTAB gets HAP's HAPEXPNAME column from it (left as it is without)."""
     headers = _exposure_headers(exposures)
+    # The pixels stay memory-mapped (the product of a visit's grid is hundreds of MB): the copy
+    # shares them with the open file and streams them out when written.
+    with fits.open(drizzle_file, memmap=True) as hdul:
+        copy = fits.HDUList([_header_copy(hdu) for hdu in hdul])
+        _add_keywords(copy, drizzle_file, exposures, headers, out, level, sky, exposure_names)
+        write_hdulist(copy, out)
+
+
+def _header_copy(hdu):
+    """An HDU with a copy of ``hdu``'s header and ``hdu``'s (memory-mapped) image data."""
+    if isinstance(hdu, fits.PrimaryHDU):
+        return fits.PrimaryHDU(data=hdu.data, header=hdu.header.copy())
+    if isinstance(hdu, fits.ImageHDU):
+        return fits.ImageHDU(data=hdu.data, header=hdu.header.copy())
+    return hdu.copy()
+
+
+def _add_keywords(copy, drizzle_file, exposures, headers, out, level, sky, exposure_names):
+    """HAP's keywords set in ``copy`` (headers only; the pixels are untouched)."""
     name = os.path.basename(out)
-    with fits.open(drizzle_file) as hdul:
-        copy = fits.HDUList([hdu.copy() for hdu in hdul])
     if exposure_names is not None:
         if "HDRTAB" not in copy:
             raise InputError(drizzle_file, "no HDRTAB extension to add HAPEXPNAME to")
@@ -125,7 +142,6 @@ def hap_product_stage(drizzle_file, exposures, out, level, sky=None, exposure_na
         log.info("%s: sky: %s", name, sky)
     log.info("%s: HAPLEVEL %d, %s, %d exposure(s) from %s", name, primary["HAPLEVEL"],
              primary["FILTER"], primary["NUMEXP"], drizzle_file)
-    write_hdulist(copy, out)
 
 
 def manifest_stage(product_files, out):

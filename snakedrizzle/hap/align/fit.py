@@ -3,7 +3,8 @@
 Methods, first good one wins (H6.6's SVM loop, one catalog): ``relative`` (more than one
 exposure): every exposure fitted to the first (XYXYMatch with the relative search radius), then
 all put in one group and the group fitted to the reference catalog, so the visit moves as one;
-``2dhist``: each exposure fitted to the reference catalog on its own. Fit geometry ``rscale``
+``2dhist``: each exposure fitted to the reference catalog on its own; ``default``: the same
+without the 2-D histogram, with a 10-pixel tolerance (H6.4's match_default_fit). Fit geometry ``rscale``
 (shift, rotation, one scale), one 3-sigma clipping pass (H6.4).
 
 The reference positions are propagated to the visit's mean epoch for the fit (exposures of a
@@ -69,19 +70,23 @@ def _correctors(exposures, sources):
 GROUP_SEPARATION = 0.01
 
 
-def _match(pars, searchrad, separation=None):
+def _match(pars, searchrad, separation=None, tolerance=None, use2dhist=True):
     return XYXYMatch(searchrad=float(searchrad), separation=float(separation or pars["separation"]),
-                     tolerance=float(pars["tolerance"]), use2dhist=True)
+                     tolerance=float(tolerance or pars["tolerance"]), use2dhist=use2dhist)
 
 
-def _align(correctors, refcat, pars, searchrad, separation=None):
-    align_wcs(correctors, refcat=refcat, match=_match(pars, searchrad, separation), fitgeom=pars["fitgeom"],
+def _align(correctors, refcat, pars, searchrad, **match):
+    align_wcs(correctors, refcat=refcat, match=_match(pars, searchrad, **match), fitgeom=pars["fitgeom"],
               minobj=int(pars["minobj"]), nclip=int(pars["nclip"]), sigma=(float(pars["sigma"]), "rmse"))
 
 
 def run_method(method, exposures, sources, ref, pars):
     """The correctors of every chip after ``method`` (tweakwcs updates them in place)."""
     correctors = _correctors(exposures, sources)
+    if method == "default":   # H6.4 match_default_fit: no 2-D histogram, wide tolerance
+        _align(correctors, ref, pars, pars["default_searchrad"], separation=pars["default_separation"],
+               tolerance=pars["default_tolerance"], use2dhist=False)
+        return correctors
     if method != "relative":
         _align(correctors, ref, pars, pars["searchrad"])
         return correctors
@@ -250,7 +255,7 @@ def fit_detector(exposures, sources, epochs, refcat, pars, relative_fallback=Fal
         return _no_catalog(exposures, sources, epochs, pars, why, relative_fallback)
     ra, dec = propagate(refcat, float(np.mean(epochs)))
     ref = Table({"RA": ra, "DEC": dec})
-    methods = ["relative", "2dhist"] if len(exposures) > 1 else ["2dhist"]
+    methods = (["relative"] if len(exposures) > 1 else []) + ["2dhist", "default"]
     failures, fits = [], []
     for method in methods:
         try:

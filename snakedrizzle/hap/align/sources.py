@@ -34,6 +34,8 @@ COMMON_PARS = {"win_size": 3, "nsigma": 3.0, "threshold_factor": 1.1, "fwhmpsf":
                "max_sources": 250, "relative_searchrad": 125.0, "separation": 4.0, "tolerance": 2.0,
                "fitgeom": "rscale", "minobj": 12, "nclip": 1, "sigma": 3.0,
                "min_catalog": 3, "min_fit_matches": 4, "max_fit_rms": 20.0, "max_fit_limit": 150.0,
+               # H6.4 match_default_fit, tried last
+               "default_searchrad": 250.0, "default_separation": 0.1, "default_tolerance": 10.0,
                # SVM, not HAP: without a usable reference catalog align the exposures to each other
                "relative_fallback": True}
 SOURCE_KEYS = ("box_size", "bkg_estimator", "win_size", "nsigma", "threshold_factor", "fwhmpsf", "max_sources")

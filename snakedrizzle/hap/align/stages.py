@@ -65,7 +65,7 @@ def new_wcsname(prior, catalog_name, label="SVM"):
 
 
 # runastrodriz names its fits by method (H6.7): relative -> FIT_REL, image by image -> FIT_IMG.
-PIPELINE_LABELS = {"relative": "REL", "2dhist": "IMG"}
+PIPELINE_LABELS = {"relative": "REL", "2dhist": "IMG", "default": "IMG"}
 
 
 def _prior_wcsname(path, headerlet=None):
@@ -151,7 +151,9 @@ def headerlet_stage(exposure, fit_table, wcs_table, out, catalog_name):
            "rms_dec": float(row["rms_dec_mas"]) / 3.6e6}
     hlet = build_headerlet(exposure, aligned, str(row["wcsname"]), fit, root, catalog=catalog_name,
                            meta={"hdrname": f"{root}_{row['wcsname']}",
-                                 "descrip": f"SVM alignment to {catalog_name} (snakedrizzle)"})
+                                 "descrip": ("SVM: exposures aligned to each other, no catalog (snakedrizzle)"
+                                             if row["method"] == RELATIVE_ONLY
+                                             else f"SVM alignment to {catalog_name} (snakedrizzle)")})
     primary = hlet[0].header
     primary["CATALOG"] = (catalog_name, "astrometric reference catalog")
     primary["FITMETH"] = (str(row["method"]) or "none", "SVM fit method")
