@@ -1,6 +1,5 @@
 """File-level stages of runastrodriz (the rules of ``rules/pipeline.smk`` call these). Inputs are
 only read; every output is written atomically."""
-import json
 import logging
 import os
 import shutil
@@ -12,7 +11,7 @@ from astropy.table import Table
 from snakedrizzle.align.headerlet import headerlet_wcs_cards
 from snakedrizzle.errors import InputError
 from snakedrizzle.hap.align.stages import PIPELINE_LABELS, fit_row, fit_stage
-from snakedrizzle.io.fitsio import atomic_path, write_hdulist
+from snakedrizzle.io.fitsio import atomic_path, read_json, write_hdulist, write_json
 from snakedrizzle.pipeline import cascade
 from snakedrizzle.pipeline import solutions as S
 from snakedrizzle.pipeline.wcsnames import wcstype
@@ -21,16 +20,12 @@ log = logging.getLogger("snakedrizzle")
 
 
 def _write_json(data, out):
-    with atomic_path(out) as tmp:
-        with open(tmp, "w") as f:
-            json.dump(data, f, indent=1, default=str)
-    return out
+    return write_json(out, data)
 
 
 def _read_json(path):
     try:
-        with open(path) as f:
-            return json.load(f)
+        return read_json(path)
     except (OSError, ValueError) as exc:
         raise InputError(path, f"cannot read ({exc})") from None
 
