@@ -13,7 +13,7 @@ from astropy.io import fits
 from snakedrizzle.errors import InputError
 from snakedrizzle.io.exposure import rootname_of
 
-__all__ = ["resolve_inputs", "expand_inputs", "ROOTNAME_PATTERN"]
+__all__ = ["resolve_inputs", "expand_inputs", "association_members", "ROOTNAME_PATTERN"]
 
 # Rootnames the workflow accepts: they become parts of intermediate file names and the {root}
 # wildcard of the rules (rules/common.smk constrains it with this same pattern), so they must
@@ -132,17 +132,22 @@ def _read_at_file(listfile, must_exist):
     return paths, ivm
 
 
-def _read_asn(asnfile):
-    """Members of type EXP-* of an association, as the FLC or FLT file beside it (both present:
-    AstroDrizzle stops, and so does _check_rootnames)."""
+def association_members(asnfile):
+    """Rootnames (lower case) of an association's members of type EXP-*, in table order."""
     if not os.path.isfile(asnfile):
         raise InputError(asnfile, f"association file not found (looked for {os.path.abspath(asnfile)})")
     try:
         table = fits.getdata(asnfile, ext=1)
-        names = [str(n).strip().lower() for n, t in zip(table["MEMNAME"], table["MEMTYPE"])
-                 if str(t).strip().upper().startswith("EXP")]
+        return [str(n).strip().lower() for n, t in zip(table["MEMNAME"], table["MEMTYPE"])
+                if str(t).strip().upper().startswith("EXP")]
     except Exception as exc:
         raise InputError(asnfile, f"not a readable association table ({exc})") from None
+
+
+def _read_asn(asnfile):
+    """Members of type EXP-* of an association, as the FLC or FLT file beside it (both present:
+    AstroDrizzle stops, and so does _check_rootnames)."""
+    names = association_members(asnfile)
     folder = os.path.dirname(asnfile)
     paths = []
     for name in names:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from astropy.io import fits
 
 from snakedrizzle.errors import InputError
+from snakedrizzle.io.inputs import association_members
 
 __all__ = ["Member", "PipelineInput", "product_root", "read_input"]
 
@@ -72,12 +73,7 @@ def _member_names(path):
         raise InputError(path, "runastrodriz input not found")
     if not path.lower().endswith("_asn.fits"):
         return [product_root(path)]
-    try:
-        table = fits.getdata(path, ext=1)
-        return [str(n).strip().lower() for n, t in zip(table["MEMNAME"], table["MEMTYPE"])
-                if str(t).strip().upper().startswith("EXP")]
-    except Exception as exc:
-        raise InputError(path, f"not a readable association table ({exc})") from None
+    return association_members(path)
 
 
 def _member(folder, name, source):

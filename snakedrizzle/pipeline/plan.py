@@ -20,6 +20,7 @@ product's grid, so their checks compare pixels with pixels, and reuse its CR mas
 A stage that is switched off (``-g``, ASTROMETRY_* switches) or has nothing to try (no a priori
 solution that every exposure carries) is not in the DAG; the trailer says why.
 """
+import functools
 import logging
 import os
 
@@ -93,6 +94,12 @@ class PipelinePlan:
             self._apriori = apriori_choice(self.align_files)
         return self._apriori
 
+    @functools.cached_property
+    def first_exposure_info(self):
+        """Instrument, detector, EXPTIME, EXPSTART of the first aligned exposure (read once:
+        every job's params ask for the detector)."""
+        return _exposure_info(self.align_files[0])
+
     @property
     def align_files(self):
         return self.input.files(self.input.align_kind)
@@ -117,7 +124,7 @@ class PipelinePlan:
     def _products(self, param_names, defaults):
         if not self.stages:
             return {}
-        info = _exposure_info(self.align_files[0])
+        info = self.first_exposure_info
         final = P.final_pars(info["instrument"], info["detector"], self.n_exposures,
                              mdriztab=self.config.get("mdriztab") or False, expstart=info["expstart"])
         final.update(self._user_settings(param_names, defaults))
@@ -207,7 +214,7 @@ class PipelinePlan:
         return default_solution(path).wcsname
 
     def detector(self):
-        info = _exposure_info(self.align_files[0])
+        info = self.first_exposure_info
         return f"{info['instrument']}/{info['detector']}"
 
     def detector_key(self):

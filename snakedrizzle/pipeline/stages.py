@@ -122,7 +122,7 @@ def verify_files(product, singles, detector, out, reference=None, fit_table=None
     fit = {}
     if fit_table:
         table = Table.read(fit_table, format="ascii.ecsv")
-        ok, line = fit_succeeded(fit_table)
+        ok, line = _fit_summary(table)
         if not ok:   # nothing was drizzled: the stage fails on its fit
             log.info("a posteriori stage not drizzled: %s", line)
             return _write_json({"verified": False, "quality": 5, "reason": line, "metrics": {}}, out)
@@ -131,10 +131,13 @@ def verify_files(product, singles, detector, out, reference=None, fit_table=None
     return verify_stage_files(product, singles, detector, out, reference=reference, **fit)
 
 
+def _fit_summary(table):
+    return cascade.fit_summary([dict(zip(table.colnames, r)) for r in table])
+
+
 def fit_succeeded(fit_table):
     """(ok, line) of an a posteriori fit table (snakedrizzle.pipeline.cascade.fit_summary)."""
-    table = Table.read(fit_table, format="ascii.ecsv")
-    return cascade.fit_summary([dict(zip(table.colnames, r)) for r in table])
+    return _fit_summary(Table.read(fit_table, format="ascii.ecsv"))
 
 
 def select_stage(stages, verify_files, fit_table, out):
