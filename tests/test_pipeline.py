@@ -6,6 +6,7 @@ header), and a Gaia-like catalog of the bright stars with proper motions. Never 
 network (SNAKEDRIZZLE_OFFLINE)."""
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -71,13 +72,16 @@ def test_association_member_without_files_is_one_error_naming_both(tmp_path):
         read_input(asn)
 
 
-def test_exposure_with_no_time_is_left_out_and_none_left_is_an_error(tmp_path):
+def test_exposure_with_no_time_is_left_out_and_none_left_is_an_error(tmp_path, caplog):
     data = make_dataset(tmp_path / "d", "ACS/HRC", 2, chip_shape=(64, 64), n_stars=5, seed=1)
     with fits.open(data.paths[1], mode="update") as hdul:
         hdul[0].header["EXPTIME"] = 0.0
     asn = write_association(data.paths, tmp_path / "d" / "jsim01010_asn.fits")
     found = read_input(asn)
     assert [m.root for m in found.members] == ["jsim01a1q"]
+    with caplog.at_level(logging.WARNING, logger="snakedrizzle"):
+        PipelinePlan(_config(runastrodriz=asn))
+    assert "runastrodriz: jsim01a2q: left out (EXPTIME = 0)" in caplog.text   # on the console
     assert found.skipped == [("jsim01a2q", "EXPTIME = 0")]
     with fits.open(data.paths[0], mode="update") as hdul:
         hdul[1].header["NGOODPIX"] = 0

@@ -58,6 +58,8 @@ class PipelinePlan:
         self.refcat = str(config.get("refcat") or "")
         self.refcat_name = str(config.get("refcat_name") or DEFAULT_REFCAT_NAME)
         self.notes = [f"{r}: left out ({why})" for r, why in self.input.skipped]
+        for note in self.notes:   # the user must see it, not only the trailer
+            log.warning("runastrodriz: %s", note)
         self.stages = self._stages()
         self.products = self._products(param_names, defaults or {})
         if self.stages and config.get("align_pars"):
