@@ -136,13 +136,15 @@ rule svm_align_sources:
 
 
 rule svm_align_refcat:
+    # One catalog of the list (refcat/refcat_name, SPEC-HAP H6.6): its local file, else its
+    # service (Gaia archive; GSC242 and 2MASS from VizieR), asked once.
     input:
         exposures=lambda wc: plan.svm.align.visit_exposures(wc),
         refcat=lambda wc: plan.svm.align.user_refcat(wc),
     output:
         "results/svm/{name}/align/{name}_{refname}_ref_cat.ecsv",
     params:
-        catalog=lambda wc: plan.svm.refcat_name,
+        catalog=lambda wc: wc.refname,
     wildcard_constraints:
         refname=r"[A-Za-z0-9]+",
     threads: 1
@@ -160,6 +162,8 @@ rule svm_align_refcat:
 
 
 rule svm_align_fit:
+    # Catalogs outer, methods inner: the first good fit wins (H6.6); reads every catalog of the
+    # list, so the DAG is known before any catalog is (catalogs are cheap cached files).
     input:
         exposures=lambda wc: plan.svm.align.group(wc),
         sources=lambda wc: plan.svm.align.sources(wc),
@@ -169,7 +173,7 @@ rule svm_align_fit:
         wcs="results/svm/{name}/align/{detkey}_fit_wcs.ecsv",
     params:
         pars=lambda wc: plan.svm.align.pars(wc),
-        catalog=lambda wc: plan.svm.refcat_name,
+        catalog=lambda wc: plan.svm.align.catalog_names(),
     wildcard_constraints:
         detkey=r"[a-z0-9]+_[a-z0-9]+",
     threads: 1

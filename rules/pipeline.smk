@@ -55,14 +55,15 @@ rule pipeline_align_sources:
 
 
 rule pipeline_refcat:
-    # refcat (a local table in Gaia's column names), else the Gaia archive, once.
+    # One catalog of the list (refcat/refcat_name): its local file, else its service (Gaia
+    # archive; GSC242 and 2MASS from VizieR), once.
     input:
         exposures=lambda wc: plan.pipeline.align_files,
-        refcat=lambda wc: [plan.pipeline.refcat] if plan.pipeline.refcat else [],
+        refcat=lambda wc: plan.pipeline.user_refcat(wc.refname),
     output:
         "results/pipeline/{name}/align/{name}_{refname}_ref_cat.ecsv",
     params:
-        catalog=lambda wc: plan.pipeline.refcat_name,
+        catalog=lambda wc: wc.refname,
     wildcard_constraints:
         refname=r"[A-Za-z0-9]+",
     threads: 1
@@ -80,9 +81,10 @@ rule pipeline_refcat:
 
 
 checkpoint pipeline_fit:
-    # Relative then image-by-image fit to the reference catalog (SPEC-HAP H6.4-H6.6), from the
-    # a priori WCS when that stage was verified, else from the default. A checkpoint: a failed
-    # fit is not drizzled (its check reads only the fit table).
+    # Relative then image-by-image fit to the reference catalogs (SPEC-HAP H6.4-H6.6: methods
+    # outer, catalogs inner, the best fit kept), from the a priori WCS when that stage was
+    # verified, else from the default. A checkpoint: a failed fit is not drizzled (its check
+    # reads only the fit table).
     input:
         unpack(lambda wc: plan.pipeline.fit_inputs()),
     output:
@@ -90,7 +92,7 @@ checkpoint pipeline_fit:
         wcs="results/pipeline/{name}/aposteriori/{name}_fit_wcs.ecsv",
     params:
         pars=lambda wc: plan.pipeline.align_pars(),
-        catalog=lambda wc: plan.pipeline.refcat_name,
+        catalog=lambda wc: plan.pipeline.catalog_names(),
         stages=lambda wc: plan.pipeline.stages,
     threads: 1
     resources:

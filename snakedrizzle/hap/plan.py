@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from snakedrizzle.errors import InputError
 from snakedrizzle.hap import names, parsets
+from snakedrizzle.hap.align.refcat import catalog_list
 from snakedrizzle.hap.tree import visits_of_poller
 from snakedrizzle.hap.catalogs.plan import SvmCatalogs
 
@@ -33,7 +34,6 @@ __all__ = ["SvmPlan", "SvmProduct", "svm_products", "DEMO_POLLER", "FRAME_KEYS"]
 log = logging.getLogger("snakedrizzle")
 
 DEMO_POLLER = "demo"
-DEFAULT_REFCAT_NAME = "GAIAeDR3"
 DEMO_EXPOSURES = os.path.join("results", "demo", "inputs")
 # The final_* values that would move a product off the meta-WCS it gets as final_refimage.
 FRAME_KEYS = ("final_rot", "final_scale", "final_outnx", "final_outny", "final_ra", "final_dec",
@@ -97,9 +97,10 @@ class SvmPlan:
         self.metawcs = {}      # metawcs file -> (exposures, {final_rot, final_scale})
         self.exposure_names = {}  # exposure path -> its exposure product's name (HDRTAB HAPEXPNAME)
         self.parset_names = {}    # product name -> the HAP parameter set it was given
-        # SVM alignment (snakedrizzle.hap.align): one fit per visit and detector
-        self.refcat = str(config.get("refcat") or "")
-        self.refcat_name = str(config.get("refcat_name") or DEFAULT_REFCAT_NAME)
+        # SVM alignment (snakedrizzle.hap.align): one fit per visit and detector, to the first
+        # catalog of the list that gives a good one ([(name, file or '' for its service)])
+        self.refcats = catalog_list(config.get("refcat"), config.get("refcat_name"))
+        self.refcat_name = self.refcats[0][0]
         self.align_pars = config.get("align_pars") or ""  # the user's alignment overrides
         if self.align_pars:
             from snakedrizzle.hap.align.overrides import alignment_overrides
@@ -107,6 +108,7 @@ class SvmPlan:
             alignment_overrides(self.align_pars, "acs_wfc")  # every entry is checked before any job
         self.align_groups = {}    # (ipppss, detector key) -> direct exposures fitted together
         self.exposure_group = {}  # exposure path -> (ipppss, detector key)
+        self.grism_group = {}     # grism/prism exposure path -> (ipppss, detector key): WCS only
         self.align = SvmAlignment(self)
         self.catalogs = SvmCatalogs(self, config)  # point and segment catalogs (SPEC-HAP H7)
         if not self.is_demo or glob.glob(os.path.join(DEMO_EXPOSURES, "*_fl[tc].fits")):
@@ -147,6 +149,8 @@ class SvmPlan:
         self.align_groups[(visit.ipppss, key)] = self.metawcs[frame_file][0]
         for path in self.metawcs[frame_file][0]:
             self.exposure_group[path] = (visit.ipppss, key)
+        for exposure in total.grism:  # they take the visit fit of the direct exposures (H6.8)
+            self.grism_group[_absolute(exposure.path)] = (visit.ipppss, key)
         cr_filters = []
         for filt in total.filters:
             pars = self._pars(filt, "filter", len(filt.members))
@@ -251,7 +255,8 @@ class SvmPlan:
         product reads their headerlets)."""
         self.ensure()
         found = [p.file for p in self.svm.values()]
-        return found + self.catalogs.targets() + [self.manifest_file(v) for v in self.visits]
+        grism = [self.align.headerlet_file(p) for p in self.grism_group]
+        return found + grism + self.catalogs.targets() + [self.manifest_file(v) for v in self.visits]
 
     def finished(self):
         return [os.path.abspath(p) for p in self.targets() if os.path.exists(p)]
@@ -307,7 +312,7 @@ class SvmAlignment:
         self.svm = svm
 
     def headerlet_file(self, path):
-        ipppss, _ = self.svm.exposure_group[path]
+        ipppss, _ = self.svm.exposure_group.get(path) or self.svm.grism_group[path]
         return align_file(ipppss, f"{_root(path)}_hlet.fits")
 
     def aligned_wcs(self, name, roots):
@@ -332,34 +337,46 @@ class SvmAlignment:
     def exposure(self, wc):
         """The exposure ``wc.root`` of visit ``wc.name``."""
         self.svm.ensure()
-        for path, (ipppss, _) in self.svm.exposure_group.items():
+        for path, (ipppss, _) in [*self.svm.exposure_group.items(), *self.svm.grism_group.items()]:
             if ipppss == wc.name and _root(path) == wc.root:
                 return path
-        raise InputError(wc.root, f"is not a direct exposure of visit {wc.name}")
+        raise InputError(wc.root, f"is not an exposure of visit {wc.name}")
 
     def sources(self, wc):
         return [align_file(wc.name, f"{_root(p)}_sources.ecsv") for p in self.group(wc)]
 
-    def refcat_file(self, ipppss):
-        return align_file(ipppss, f"{ipppss}_{self.svm.refcat_name}_ref_cat.ecsv")
+    def refcat_file(self, ipppss, name):
+        return align_file(ipppss, f"{ipppss}_{name}_ref_cat.ecsv")
 
     def refcat_of(self, wc):
-        return self.refcat_file(wc.name)
+        """Every catalog of the list (cheap cached files: the DAG stays static)."""
+        return [self.refcat_file(wc.name, name) for name, _ in self.svm.refcats]
+
+    def catalog_names(self):  # one name: a plain string, as before lists existed (no rerun)
+        names = [name for name, _ in self.svm.refcats]
+        return names[0] if len(names) == 1 else names
 
     def visit_exposures(self, wc):
         self.svm.ensure()
         return [p for p, (v, _) in self.svm.exposure_group.items() if v == wc.name]
 
-    def user_refcat(self, wc):
-        return [self.svm.refcat] if self.svm.refcat else []
+    def user_refcat(self, wc):  # catalog wc.refname's local file; [] when asked of its service
+        files = dict(self.svm.refcats)
+        return [files[wc.refname]] if files.get(wc.refname) else []
 
     def detector_of(self, wc):
-        return self.svm.exposure_group[self.exposure(wc)][1]
+        path = self.exposure(wc)
+        return (self.svm.exposure_group.get(path) or self.svm.grism_group[path])[1]
 
     def fit_files(self, wc):
+        """What an exposure's headerlet reads: the detector's fit; a grism exposure also the
+        direct exposures, whose fit it takes."""
         key = self.detector_of(wc)
-        return {"exposure": self.exposure(wc), "table": align_file(wc.name, f"{key}_fit.ecsv"),
-                "wcs": align_file(wc.name, f"{key}_fit_wcs.ecsv")}
+        files = {"exposure": self.exposure(wc), "table": align_file(wc.name, f"{key}_fit.ecsv"),
+                 "wcs": align_file(wc.name, f"{key}_fit_wcs.ecsv")}
+        if files["exposure"] in self.svm.grism_group:
+            files["direct"] = self.svm.align_groups[(wc.name, key)]
+        return files
 
     def pars(self, wc):
         """The detector's alignment parameters with the user's align_pars overrides."""

@@ -32,7 +32,6 @@ __all__ = ["PipelinePlan", "pipeline_file", "STAGES"]
 
 log = logging.getLogger("snakedrizzle")
 STAGES = ("default", "apriori", "aposteriori")
-DEFAULT_REFCAT_NAME = "GAIAeDR3"
 
 
 def pipeline_file(root, *parts):
@@ -55,8 +54,11 @@ class PipelinePlan:
         self.config = config
         self.input = read_input(config["runastrodriz"], force=config.get("pipeline_force", False))
         self.root = self.input.root
-        self.refcat = str(config.get("refcat") or "")
-        self.refcat_name = str(config.get("refcat_name") or DEFAULT_REFCAT_NAME)
+        from snakedrizzle.hap.align.refcat import catalog_list
+
+        # the a posteriori fit's catalogs, [(name, local file or '' for its service)] (H6.6)
+        self.refcats = catalog_list(config.get("refcat"), config.get("refcat_name"))
+        self.refcat_name = self.refcats[0][0]
         self.notes = [f"{r}: left out ({why})" for r, why in self.input.skipped]
         for note in self.notes:   # the user must see it, not only the trailer
             log.warning("runastrodriz: %s", note)
@@ -188,8 +190,18 @@ class PipelinePlan:
     def sources_file(self, root):
         return pipeline_file(self.root, "align", f"{root}_sources.ecsv")
 
-    def refcat_file(self):
-        return pipeline_file(self.root, "align", f"{self.root}_{self.refcat_name}_ref_cat.ecsv")
+    def refcat_files(self):
+        """Every catalog of the list: the fit depends on all (cheap cached files)."""
+        return [pipeline_file(self.root, "align", f"{self.root}_{n}_ref_cat.ecsv") for n, _ in self.refcats]
+
+    def user_refcat(self, refname):
+        """Catalog ``refname``'s local file; [] when it is asked of its service."""
+        return [f for n, f in self.refcats if n == refname and f]
+
+    def catalog_names(self):
+        """The names in the order tried (one: a plain string, the fit's params as before lists)."""
+        names = [n for n, _ in self.refcats]
+        return names[0] if len(names) == 1 else names
 
     def cascade_file(self):
         return pipeline_file(self.root, f"{self.root}_cascade.json")
@@ -255,7 +267,7 @@ class PipelinePlan:
     def fit_inputs(self):
         start = "apriori" if "apriori" in self.stages else "default"
         found = {"exposures": self.align_files, "sources": [self.sources_file(r) for r in self.roots()],
-                 "refcat": self.refcat_file(),
+                 "refcat": self.refcat_files(),
                  "start": [self.headerlet(s, r) for s in dict.fromkeys(("default", start)) for r in self.roots()]}
         if start == "apriori" and "apriori" in self.checked_stages():
             found["apriori_verdict"] = self.verify_file("apriori")

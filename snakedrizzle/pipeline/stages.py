@@ -94,13 +94,15 @@ def pipeline_fit_stage(exposures, source_files, refcat_file, start_files, stages
                        out_table, out_wcs, pars, catalog_name):
     """The a posteriori fit (relative, then image by image; WCSNAMEs ``…-FIT_REL_<cat>`` /
     ``…-FIT_IMG_<cat>``) from the a priori WCS when that stage was verified, else the default.
-    ``start_files``: the default stage's headerlets, then the a priori stage's if it ran."""
+    ``start_files``: the default stage's headerlets, then the a priori stage's if it ran;
+    ``refcat_file``/``catalog_name``: one catalog or lists of them (H6.6's pipeline loop: every
+    method against every catalog, the best fit kept; hap.align.search)."""
     stage = fit_start(stages, apriori_verdict)
     n = len(exposures)
     start = start_files[n:2 * n] if stage == "apriori" else start_files[:n]
     log.info("a posteriori fit starts from the %s WCS", stage)
     fit_stage(exposures, source_files, refcat_file, out_table, out_wcs, pars, catalog_name,
-              headerlets=start, label=PIPELINE_LABELS, meta={"start_stage": stage})
+              headerlets=start, label=PIPELINE_LABELS, meta={"start_stage": stage}, search="pipeline")
 
 
 def start_headerlet(start_files, fit_table, root):

@@ -172,7 +172,34 @@ def check_params(params, where="config"):
     what is allowed."""
     normal = normalise(params)
     _check(_PARAMS_VALIDATOR, normal, params, where)
+    _one_refcat(normal, where)
     return normal
+
+
+def _one_refcat(params, where):
+    """TweakReg's refcat is one file; a list of catalogs is the SVM's and runastrodriz's."""
+    if isinstance(params.get("refcat"), list):
+        raise InputError(where, f"refcat={_show(params['refcat'])}: one file here (a list of catalogs, "
+                                "tried in order, is for SVM (poller) and runastrodriz)")
+
+
+def check_reference_catalogs(config):
+    """SVM and runastrodriz: ``refcat`` and ``refcat_name`` pair up (one name per file) and every
+    refcat file exists, so a mistake is one line before any job (not a missing-input error of
+    one job). Plain AstroDrizzle/TweakReg runs take one refcat file, as TweakReg does."""
+    if not (config.get("poller") or config.get("runastrodriz")):
+        _one_refcat(config, "config")
+        return
+    from snakedrizzle.hap.align.refcat import catalog_list
+
+    try:
+        catalogs = catalog_list(config.get("refcat"), config.get("refcat_name"))
+    except InputError as exc:
+        raise InputError("config", f"{exc.path}: {exc.problem}") from None
+    for name, path in catalogs:
+        if path and not Path(path).expanduser().is_file():
+            raise InputError(path, f"refcat file not found (the {name} reference catalog; "
+                                   f"relative names are read from {Path.cwd()})")
 
 
 def _product_where(index, product):
@@ -187,10 +214,12 @@ def check_config(config):
     raw = dict(config)
     out = normalise(config)
     _check(_VALIDATOR, out, raw, "config")
+    check_reference_catalogs(out)
     products = []
     for index, product in enumerate(out.get("products") or []):
         normal = normalise(product)
         _check(_PRODUCT_VALIDATOR, normal, product, _product_where(index, product))
+        _one_refcat(normal, _product_where(index, product))
         products.append(normal)
     completed = {k: copy.deepcopy(p["default"]) for k, p in PROPERTIES.items()}
     completed.update(out)

@@ -1,6 +1,8 @@
-"""One fit of all exposures of a detector of a visit (SPEC-HAP H6.4-H6.6), with tweakwcs.
+"""One fit of all exposures of a detector of a visit to one reference catalog (SPEC-HAP H6.4,
+H6.5), with tweakwcs; :mod:`snakedrizzle.hap.align.search` runs H6.6's loops over catalogs and
+methods.
 
-Methods, first good one wins (H6.6's SVM loop, one catalog): ``relative`` (more than one
+Methods: ``relative`` (more than one
 exposure): every exposure fitted to the first (XYXYMatch with the relative search radius), then
 all put in one group and the group fitted to the reference catalog, so the visit moves as one;
 ``2dhist``: each exposure fitted to the reference catalog on its own; ``default``: the same
@@ -16,8 +18,7 @@ too few matches (< min_fit_matches), RMS > max_fit_limit, the radial-offset test
 ((n+2)*0.36 > 0.8 + (offset"/10)^8) or fewer than 12 matches at an RMS <= 0.5 mas make it
 invalid (5); a failed magnitude correlation (|r| <= 0.5 when the matches are few) marks it
 compromised. Otherwise 1 (not compromised, visit RMS < max_fit_rms), 2 (compromised, < max_fit_rms),
-3 (not compromised, <= 1000 mas), 4. Any exposure at 5 makes the method fail; when every method
-fails, every exposure keeps its a priori WCS and the fit table says why. Without a usable
+3 (not compromised, <= 1000 mas), 4. Any exposure at 5 makes the method fail. Without a usable
 reference catalog the SVM still aligns the exposures to each other (``relative_only``).
 """
 import logging
@@ -236,43 +237,39 @@ def relative_only(exposures, sources, epochs, pars, why):
     return fits
 
 
-def _no_catalog(exposures, sources, epochs, pars, why, relative_fallback):
-    if relative_fallback and len(exposures) > 1:
-        return RELATIVE_ONLY, relative_only(exposures, sources, epochs, pars, why), np.nan, why
-    return "", [ExposureFit(r, e, reason=why) for (r, _), e in zip(exposures, epochs)], np.nan, why
-
-
-def fit_detector(exposures, sources, epochs, refcat, pars, relative_fallback=False):
-    """``exposures``: [(root, {extver: HSTWCS})]; ``sources``: a table per exposure; ``epochs``:
-    decimal years. Returns (method or '', [ExposureFit], total RMS, reason); a failed visit fit
-    has empty ``wcs`` on every exposure and the reason. ``relative_fallback``: without a usable
-    reference catalog, align the exposures to each other (:func:`relative_only`; SVM)."""
+def catalog_problem(refcat, minimum):
+    """Why a reference catalog is not fitted to ('' when it is): empty (with the reason its
+    stage recorded) or fewer than ``minimum`` sources in the footprint."""
     if len(refcat) == 0:
-        why = refcat.meta.get("reason", "") or "empty reference catalog"
-        return _no_catalog(exposures, sources, epochs, pars, why, relative_fallback)
-    if len(refcat) < int(pars["min_catalog"]):
-        why = f"reference catalog has {len(refcat)} sources in the footprint (< {pars['min_catalog']})"
-        return _no_catalog(exposures, sources, epochs, pars, why, relative_fallback)
+        return refcat.meta.get("reason", "") or "empty reference catalog"
+    if len(refcat) < minimum:
+        return f"reference catalog has {len(refcat)} sources in the footprint (< {minimum})"
+    return ""
+
+
+def methods_for(n_exposures):
+    """H6.6: relative, 2dhist, default; relative only with more than one exposure."""
+    return (["relative"] if n_exposures > 1 else []) + ["2dhist", "default"]
+
+
+def try_method(method, exposures, sources, epochs, refcat, pars):
+    """(fits, total RMS, why it failed or '') of one method against one reference catalog: the
+    reference propagated to the visit's mean epoch for the fit, each exposure judged at its own."""
     ra, dec = propagate(refcat, float(np.mean(epochs)))
     ref = Table({"RA": ra, "DEC": dec})
-    methods = (["relative"] if len(exposures) > 1 else []) + ["2dhist", "default"]
-    failures, fits = [], []
-    for method in methods:
-        try:
-            correctors = run_method(method, exposures, sources, ref, pars)
-            fits, total = evaluate(method, correctors, exposures, sources, epochs, refcat, pars)
-        except Exception as exc:  # tweakwcs raises plain exceptions on degenerate matches
-            failures.append(f"{method}: {type(exc).__name__}: {exc}")
-            continue
-        bad = [f for f in fits if f.quality == 5]
-        if not bad:
-            log.info("visit fit by %s: RMS %.2f mas, qualities %s", method, total, [f.quality for f in fits])
-            return method, fits, total, ""
-        failures.append(f"{method}: " + "; ".join(f"{f.root} {f.reason}" for f in bad))
-    reason = " | ".join(failures)
-    log.warning("no good visit fit (%s); a priori WCS kept", reason)
+    try:
+        correctors = run_method(method, exposures, sources, ref, pars)
+        fits, total = evaluate(method, correctors, exposures, sources, epochs, refcat, pars)
+    except Exception as exc:  # tweakwcs raises plain exceptions on degenerate matches
+        return [], np.nan, f"{type(exc).__name__}: {exc}"
+    bad = [f for f in fits if f.quality == 5]
+    return fits, total, "; ".join(f"{f.root} {f.reason}" for f in bad)
+
+
+def not_aligned(exposures, epochs, fits, reason, keep_own_reason=True):
+    """Every exposure keeps its a priori WCS (quality 5) with the reason."""
     kept = fits or [ExposureFit(r, e) for (r, _), e in zip(exposures, epochs)]
     for f in kept:
         f.wcs, f.quality = {}, 5
-        f.reason = f.reason or reason
-    return "", kept, np.nan, reason
+        f.reason = (f.reason if keep_own_reason else "") or reason
+    return kept

@@ -1,6 +1,7 @@
 """File-level stages of the SVM alignment (the rules of ``rules/hap.smk`` call these). Inputs are
 only read; every output is written atomically."""
 import logging
+import os
 
 import numpy as np
 from astropy.io import fits
@@ -10,14 +11,15 @@ from astropy.wcs import WCS
 from snakedrizzle.align.headerlet import build_headerlet, sci_extvers
 from snakedrizzle.errors import InputError
 from snakedrizzle.hap.align import refcat as R
-from snakedrizzle.hap.align.fit import RELATIVE_ONLY, fit_detector
+from snakedrizzle.hap.align.fit import RELATIVE_ONLY
+from snakedrizzle.hap.align.search import pipeline_search, svm_search
 from snakedrizzle.hap.align.sources import exposure_sources
 from snakedrizzle.io.exposure import rootname_of
 from snakedrizzle.io.fitsio import atomic_path, write_hdulist
 from snakedrizzle.wcs import chip_wcs
 
 log = logging.getLogger("snakedrizzle")
-FIT_COLUMNS = ("rootname", "epoch", "method", "nmatch", "fit_rms_mas", "rms_ra_mas", "rms_dec_mas",
+FIT_COLUMNS = ("rootname", "epoch", "method", "catalog", "nmatch", "fit_rms_mas", "rms_ra_mas", "rms_dec_mas",
                "offset_arcsec", "quality", "compromised", "aligned", "wcsname", "reason")
 
 
@@ -48,10 +50,11 @@ def exposure_epoch(path):
 
 
 def refcat_stage(exposures, out, refcat="", catalog_name="GAIAeDR3", timeout=R.QUERY_TIMEOUT):
-    """The visit's reference catalog (a local table, else the Gaia archive), cut to the cone of
-    every exposure's chips, as ECSV; an empty table with ``meta['reason']`` when there is none."""
+    """One reference catalog of the visit (a local table, else its service: refcat.from_service),
+    cut to the cone of every exposure's chips, as ECSV; an empty table with ``meta['reason']``
+    when there is none."""
     cone = R.footprint_cone([chip_wcs(p, v) for p in exposures for v in _extvers(p)])
-    table = R.from_file(refcat, cone, catalog_name) if refcat else R.from_gaia(cone, catalog_name, timeout)
+    table = R.from_file(refcat, cone, catalog_name) if refcat else R.from_service(cone, catalog_name, timeout)
     table.meta["epochs"] = [exposure_epoch(p) for p in exposures]
     log.info("reference catalog %s: %d sources in the cone (%s)", catalog_name, len(table),
              table.meta.get("reason") or table.meta.get("source"))
@@ -83,37 +86,59 @@ def _fitted_wcsname(method, prior, catalog_name, label):
     return new_wcsname(prior, catalog_name, label.get(method, "IMG") if isinstance(label, dict) else label)
 
 
+def _as_list(value):
+    return [value] if isinstance(value, (str, os.PathLike)) else list(value)
+
+
+def _reference_catalogs(refcat_files, catalog_names):
+    """[(name, table)] in the order to try; names pair with files (one name per file)."""
+    files, names = _as_list(refcat_files), _as_list(catalog_names)
+    if len(files) != len(names):
+        raise InputError(", ".join(map(str, files)), f"{len(files)} reference catalogs for {len(names)} names {names}")
+    return [(str(n), Table.read(f, format="ascii.ecsv")) for n, f in zip(names, files)]
+
+
 def fit_stage(exposures, source_files, refcat_file, out_table, out_wcs, pars, catalog_name,
-              headerlets=None, label="SVM", meta=None, relative_fallback=False):
+              headerlets=None, label="SVM", meta=None, relative_fallback=False, search="svm"):
     """One visit fit of a detector's exposures: the fit table (per exposure: matches, RMS,
-    quality, why it failed) and the aligned chip WCSs (CRVAL, CD per chip) the headerlets take.
-    ``headerlets`` (one per exposure): the WCSs the fit starts from instead of the exposures'
-    own (runastrodriz: the a priori or default stage's); ``label``: the FIT_<label> of the new
-    WCSNAMEs, or a mapping from fit method to label; ``meta``: more entries for the table's meta;
-    ``relative_fallback``: without a usable catalog, align the exposures to each other (SVM)."""
-    refcat = Table.read(refcat_file, format="ascii.ecsv")
+    quality, the catalog, why it failed; its meta ``tried``: every catalog tried and why it was
+    not used) and the aligned chip WCSs (CRVAL, CD per chip) the headerlets take.
+    ``refcat_file``/``catalog_name``: one reference catalog file and its name, or lists of them
+    in the order to try (H6.6); ``search``: ``svm`` (catalogs outer, first good fit wins) or
+    ``pipeline`` (methods outer, best kept); ``headerlets`` (one per exposure): the WCSs the fit
+    starts from instead of the exposures' own (runastrodriz: the a priori or default stage's);
+    ``label``: the FIT_<label> of the new WCSNAMEs, or a mapping from fit method to label;
+    ``meta``: more entries for the table's meta; ``relative_fallback``: without a usable
+    catalog, align the exposures to each other (SVM)."""
+    catalogs = _reference_catalogs(refcat_file, catalog_name)
     roots = [rootname_of(p)[0] for p in exposures]
     hlets = list(headerlets) if headerlets else [None] * len(exposures)
     chips = [(r, {v: chip_wcs(p, v, headerlet=h) for v in _extvers(p)})
              for r, p, h in zip(roots, exposures, hlets)]
     sources = [Table.read(f, format="ascii.ecsv") for f in source_files]
     epochs = [exposure_epoch(p) for p in exposures]
-    method, results, total, reason = fit_detector(chips, sources, epochs, refcat, pars, relative_fallback)
+    if search == "pipeline":
+        found = pipeline_search(chips, sources, epochs, catalogs, pars)
+    else:
+        found = svm_search(chips, sources, epochs, catalogs, pars, relative_fallback)
     rows, wcs_rows = [], []
-    for path, fit, hlet in zip(exposures, results, hlets):
+    for path, fit, hlet in zip(exposures, found.fits, hlets):
         prior = _prior_wcsname(path, hlet)
         aligned = bool(fit.wcs)
-        name = _fitted_wcsname(method, prior, catalog_name, label) if aligned else prior
-        why = fit.reason if method == RELATIVE_ONLY or not aligned else ""
-        rows.append((fit.root, fit.epoch, method, fit.nmatch, fit.fit_rms, fit.rms_ra, fit.rms_dec, fit.offset,
-                     fit.quality, fit.compromised, aligned, name,
-                     why or ("" if aligned else reason or "no good fit")))
+        name = _fitted_wcsname(found.method, prior, found.catalog, label) if aligned else prior
+        why = fit.reason if found.method == RELATIVE_ONLY or not aligned else ""
+        rows.append((fit.root, fit.epoch, found.method, found.catalog if aligned else "", fit.nmatch, fit.fit_rms,
+                     fit.rms_ra, fit.rms_dec, fit.offset, fit.quality, fit.compromised, aligned, name,
+                     why or ("" if aligned else found.reason or "no good fit")))
         for v, w in fit.wcs.items():
             wcs_rows.append((fit.root, v, *w.wcs.crval, *w.wcs.cd.ravel(), *w.wcs.crpix))
     table = Table(rows=rows, names=FIT_COLUMNS) if rows else Table(names=FIT_COLUMNS)
-    table.meta.update({"catalog": catalog_name, "refcat": str(refcat.meta.get("source", "")),
-                       "nref": len(refcat), "method": method, "total_rms_mas": float(total),
-                       "reason": reason, "pars": dict(pars), **(meta or {})})
+    used = found.catalog or catalogs[0][0]
+    refcat = dict(catalogs)[used]
+    table.meta.update({"catalog": used, "catalogs": [n for n, _ in catalogs],
+                       "refcat": str(refcat.meta.get("source", "")), "nref": len(refcat), "method": found.method,
+                       "total_rms_mas": float(found.total), "reason": found.reason, "tried": found.tried,
+                       "pars": dict(pars), **(meta or {})})
     names = ("rootname", "extver", "crval1", "crval2", "cd1_1", "cd1_2", "cd2_1", "cd2_2", "crpix1", "crpix2")
     solutions = Table(rows=wcs_rows, names=names) if wcs_rows else Table(names=names)
     _write_table(table, out_table)
@@ -143,7 +168,10 @@ def fit_row(fit_table, exposure):
 def headerlet_stage(exposure, fit_table, wcs_table, out, catalog_name):
     """The exposure's headerlet (H6.7): the fitted WCS under ``<prior>-FIT_SVM_<catalog>`` with
     the previous one kept as an alternate, or the unchanged a priori WCS with the reason."""
-    root, _, row = fit_row(fit_table, exposure)
+    root, table, row = fit_row(fit_table, exposure)
+    # the catalog the fit used (a catalog list: the one that won), else the one asked for
+    catalog_name = str(row["catalog"]) if "catalog" in row.colnames and row["catalog"] else \
+        str(table.meta.get("catalog") or catalog_name)
     aligned = _solution(Table.read(wcs_table, format="ascii.ecsv"), root) if row["aligned"] else None
     status = "SUCCESS" if aligned else f"FAILED: {row['reason']}"
     fit = {"status": status, "fitgeometry": "rscale", "nmatch": int(row["nmatch"]),
