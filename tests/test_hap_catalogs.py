@@ -185,6 +185,14 @@ def test_segment_catalog_columns_and_positions(visit):
     assert list(other["ID"]) == list(cat["ID"])                      # one segmentation for all filters
 
 
+def test_detection_files_record_regions_kernel_and_round(visit):
+    """Uniform weight: one region (H7.3); isolated stars: the Gaussian round 1 segmentation (H7.5)."""
+    header = fits.getheader(visit["root"] / "segm.fits")
+    assert (header["NREGIONS"], header["SEGKERN"], header["SEGROUND"]) == (1, "gaussian", 1)
+    assert header["SEGSIGMA"] == visit["pars"]["segm_nsigma"] and "SEGWARN" not in header
+    assert Table.read(visit["root"] / "sources.ecsv", format="ascii.ecsv").meta["NREGIONS"] == 1
+
+
 def test_total_catalogs_join_filters_and_trim(visit):
     point = _read(visit, TOTAL, "point")
     assert point.colnames == [*C.TOTAL_POINT_KEYS, "MagAP2_f606w", "CI_f606w", "Flags_f606w",

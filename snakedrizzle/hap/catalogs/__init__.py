@@ -5,6 +5,7 @@ a source has one ID and one position in every catalog of its detector:
 
 - :mod:`.params`      H7.1 parameters per detector (``parameter_sets/catalogs.yaml``) and CI limits
 - :mod:`.background`  H7.2 background and noise of a drizzled product
+- :mod:`.regions`     H7.3 weight regions of the total and their detection thresholds
 - :mod:`.point`       H7.4 point-source detection, H7.6 aperture photometry
 - :mod:`.segment`     H7.5 segmentation, deblending and ``SourceCatalog`` measurements
 - :mod:`.flags`       H7.7 flag bits

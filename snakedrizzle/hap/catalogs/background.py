@@ -12,7 +12,7 @@ from photutils.background import Background2D, SExtractorBackground, StdBackgrou
 from scipy import ndimage
 
 __all__ = ["Background", "CONSTANT_KINDS", "constant_map", "background_subtracted", "footprint_of",
-           "compute_background"]
+           "compute_background", "forced_twod_background"]
 
 log = logging.getLogger("snakedrizzle")
 
@@ -119,7 +119,12 @@ def _twod(data, footprint, box, rms_limit, pars):
         below = np.mean((data - bkg.background)[footprint] < -rms_median) * 100
         if below > pars["negative_percent"] or rms_median > rms_limit:
             return None
-        return bkg.background, bkg.background_rms
+        # Background2D leaves 0 outside the coverage: the median there instead, or the sky just
+        # outside the footprint, unsubtracted, rings its inside edge in every convolved image
+        level, rms = bkg.background, bkg.background_rms
+        level[~footprint] = np.median(level[footprint])
+        rms[~footprint] = rms_median
+        return level, rms
     return None
 
 
@@ -151,3 +156,17 @@ def compute_background(data, wht, pars, numexp=1, exptime=1.0, readnoise=0.0, sb
     log.info("background: %s, median %.4g, rms %.4g (skew %.2f)", background.kind, float(summary[0]),
              float(summary[1]), skew)
     return background
+
+
+def forced_twod_background(data, background, pars):
+    """H7.5's round 2: a sigma-clipped ``background`` replaced by a ``Background2D`` map whatever
+    the skew, the pixels below it or its noise (HAP recomputes with skew threshold 0 and
+    negative limit 100%); ``background`` itself when no box size works."""
+    twod = _twod(data, background.footprint, int(pars["bkg_box_size"]), np.inf, {**pars, "negative_percent": 100.0})
+    if twod is None:
+        log.warning("background: Background2D failed; the sigma-clipped background stays")
+        return background
+    log.info("background: forced to Background2D, median rms %.4g",
+             float(np.median(twod[1][background.footprint])))
+    return Background(twod[0].astype(np.float32), twod[1].astype(np.float32), "twod_background",
+                      background.footprint)

@@ -18,6 +18,7 @@ from snakedrizzle.hap.catalogs.flags import source_flags
 from snakedrizzle.hap.catalogs.params import ci_limits
 from snakedrizzle.hap.catalogs.point import ab_mag, aperture_photometry_table, detect_point_sources
 from snakedrizzle.hap.catalogs.product import native_array, read_product
+from snakedrizzle.hap.catalogs.regions import product_regions
 from snakedrizzle.hap.catalogs.saturation import saturated_sources
 from snakedrizzle.hap.catalogs.segment import (convolve_detection, detection_catalog, filter_catalog,
                                                load_segmentation, segment_positions, segment_table,
@@ -34,12 +35,14 @@ def point_sources_stage(total_file, out, pars):
     """Point sources of the total image: ``ID, X-Center, Y-Center, RA, DEC`` (0-based pixels)."""
     total = read_product(total_file, arrays=("SCI", "WHT"))
     background = total.background(pars)
-    total.wht = None  # the background's footprint keeps what the weights told
-    found = detect_point_sources(total.data, background, total.pscale, pars, in_place=True)
+    regions = product_regions(total.wht, background.footprint, total.header, pars)
+    total.wht = None  # the background's footprint and the regions keep what the weights told
+    found = detect_point_sources(total.data, background, total.pscale, pars, regions, in_place=True)
     ra, dec = total.wcs.all_pix2world(found["x"], found["y"], 0) if len(found) else ([], [])
     table = Table({"ID": found["ID"], "X-Center": found["x"], "Y-Center": found["y"], "RA": ra, "DEC": dec})
     table.meta = C.catalog_metadata(total.header, "point", pars, pars["nsigma"], len(table))
     table.meta["BKGTYPE"] = background.kind
+    table.meta["NREGIONS"] = regions.count  # weight regions, each with its own threshold (H7.3)
     C.write_catalog(C.finish_table(table, C.TOTAL_POINT_KEYS), out)
 
 
@@ -86,17 +89,25 @@ def point_catalog_stage(product_file, sources_file, out, pars, exposures=(), hea
 def segment_map_stage(total_file, out, pars):
     """The total's segmentation (SEGM), background (BKG), noise (RMS), footprint (FOOT) and the
     convolved detection image (CONV: the segment catalogs measure shapes on it, and need not
-    convolve again) in one FITS file."""
+    convolve again) in one FITS file; the header says which kernel, round and threshold H7.5
+    settled on."""
     total = read_product(total_file, arrays=("SCI", "WHT"))
     background = total.background(pars)
+    regions = product_regions(total.wht, background.footprint, total.header, pars)
     total.wht = None
-    segm, convolved = segment_total(total.data, background, total.pscale, pars)
+    found = segment_total(total.data, background, total.pscale, pars, regions)
     total.data = None
-    labels = np.asarray(segm.data, np.int32) if segm is not None else np.zeros(convolved.shape, np.int32)
+    background, convolved = found.background, found.convolved
+    labels = np.asarray(found.segm.data, np.int32) if found.segm is not None else np.zeros(convolved.shape, np.int32)
     primary = fits.PrimaryHDU()
     primary.header["BKGTYPE"] = (background.kind, "background (SPEC-HAP H7.2)")
     primary.header["NSEGMENT"] = (int(labels.max()), "segments of the total image")
-    primary.header["SEGSIGMA"] = (float(pars["segm_nsigma"]), "detection threshold (sigma)")
+    primary.header["SEGSIGMA"] = (float(found.nsigma), "detection threshold (sigma)")
+    primary.header["SEGKERN"] = (found.kernel, "detection kernel (SPEC-HAP H7.5)")
+    primary.header["SEGROUND"] = (found.round, "segmentation round (SPEC-HAP H7.5)")
+    primary.header["NREGIONS"] = (regions.count, "weight regions (SPEC-HAP H7.3)")
+    if found.poor:
+        primary.header["SEGWARN"] = f"poor segmentation: {found.note}"[:68]
     hdus = [primary, fits.CompImageHDU(labels, name="SEGM"),
             fits.ImageHDU(np.array(background.level, np.float32), name="BKG"),
             fits.ImageHDU(np.array(background.rms, np.float32), name="RMS"),
@@ -106,8 +117,9 @@ def segment_map_stage(total_file, out, pars):
 
 
 def _stored_segmentation(path):
-    """``(segm or None, background, nsigma, convolved)`` of a segment-map file; ``convolved`` is
-    None in a file written before CONV was stored (the caller convolves again)."""
+    """``(segm or None, background, nsigma, convolved, warning)`` of a segment-map file;
+    ``convolved`` is None in a file written before CONV was stored (the caller convolves again),
+    ``warning`` None unless the segmentation was poor (H7.5; the catalogs' h19 line)."""
     try:
         with fits.open(path, memmap=False) as hdul:
             segm = load_segmentation(hdul["SEGM"].data)
@@ -118,7 +130,7 @@ def _stored_segmentation(path):
                 level, rms = (native_array(hdul[e].data, np.float32) for e in ("BKG", "RMS"))
             background = Background(level, rms, kind, hdul["FOOT"].data.astype(bool))
             convolved = native_array(hdul["CONV"].data, np.float32) if "CONV" in hdul else None
-            return segm, background, float(hdul[0].header["SEGSIGMA"]), convolved
+            return segm, background, float(hdul[0].header["SEGSIGMA"]), convolved, hdul[0].header.get("SEGWARN")
     except (OSError, KeyError) as exc:
         raise InputError(path, f"not a segmentation file of the total image ({exc})") from None
 
@@ -143,10 +155,10 @@ def segment_catalog_stage(product_file, total_file, segmap_file, out, pars, expo
     # the filter's own background first, while nothing else is in memory (lower peak)
     background = None if is_total else image.background(pars)
     image.wht = None
-    segm, total_background, nsigma, convolved = _stored_segmentation(segmap_file)
+    segm, total_background, nsigma, convolved, warning = _stored_segmentation(segmap_file)
     if segm is None:
         table = Table({name: np.zeros(0) for name in C.SEGMENT_COLUMNS})
-        table.meta = C.catalog_metadata(image.header, "segment", pars, nsigma, 0)
+        table.meta = C.catalog_metadata(image.header, "segment", pars, nsigma, 0, warning=warning)
         C.write_catalog(C.finish_table(table, C.SEGMENT_COLUMNS), out)
         return
     background = background or total_background
@@ -165,13 +177,13 @@ def segment_catalog_stage(product_file, total_file, segmap_file, out, pars, expo
     for name in segments.colnames:
         table[name] = segments[name]
     table["MagSegment"] = ab_mag(segments["FluxSegment"], *image.photometry_keys)
-    table.meta = C.catalog_metadata(image.header, "segment", pars, nsigma, len(table), limits)
+    table.meta = C.catalog_metadata(image.header, "segment", pars, nsigma, len(table), limits, warning=warning)
     C.write_catalog(C.finish_table(table, C.SEGMENT_COLUMNS), out)
 
 
 def _segment_positions(total_file, segmap_file, pars):
     """``ID, X-Centroid, Y-Centroid, RA, DEC`` of the total's segments, and its header."""
-    segm, background, nsigma, convolved = _stored_segmentation(segmap_file)
+    segm, background, nsigma, convolved, _ = _stored_segmentation(segmap_file)
     total = read_product(total_file, arrays=("SCI",) if segm is not None else ())
     if segm is None:
         return Table({name: np.zeros(0) for name in C.TOTAL_SEGMENT_KEYS}), total.header, nsigma
