@@ -4,6 +4,7 @@ import glob
 import json
 import os
 import tempfile
+import warnings
 
 import numpy as np
 from astropy.io import fits
@@ -50,7 +51,9 @@ def _remove_stale_temporaries(directory, name):
 
 
 def write_hdulist(hdul, path):
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        # a long string value (a fit's FAILED reason) loses its card comment, nothing else
+        warnings.filterwarnings("ignore", message="Card is too long, comment will be truncated")
         hdul.writeto(tmp, overwrite=True, output_verify="silentfix")
     return path
 

@@ -3,6 +3,8 @@
 A *frame* is an undistorted TAN ``astropy.wcs.WCS`` with ``pixel_shape`` set; frames travel
 between jobs as FITS headers (``frame_to_header``/``frame_from_header``).
 """
+import warnings
+
 import numpy as np
 from astropy import wcs as pywcs
 from astropy.io import fits
@@ -204,7 +206,10 @@ def frame_to_header(frame):
 
 
 def frame_from_header(hdr):
-    frame = pywcs.WCS(hdr, naxis=2, relax=True)
+    with warnings.catch_warnings():
+        # a frame file is a header without data (NAXIS 0): its shape is FRAMENX/FRAMENY
+        warnings.simplefilter("ignore", pywcs.FITSFixedWarning)
+        frame = pywcs.WCS(hdr, naxis=2, relax=True)
     frame.pixel_shape = (int(hdr.get("FRAMENX", hdr.get("NAXIS1"))), int(hdr.get("FRAMENY", hdr.get("NAXIS2"))))
     return frame
 

@@ -186,7 +186,7 @@ def headerlet_stage(exposure, fit_table, wcs_table, out, catalog_name):
     primary["CATALOG"] = (catalog_name, "astrometric reference catalog")
     primary["FITMETH"] = (str(row["method"]) or "none", "SVM fit method")
     primary["FIT_RMS"] = (_finite(row["fit_rms_mas"]), "RMS of the fit (mas)")
-    primary["FITQUAL"] = (int(row["quality"]), "fit quality 1 (best) .. 5 (failed; a priori kept)")
+    primary["FITQUAL"] = (int(row["quality"]), "1 best .. 5 failed (a priori WCS kept)")
     primary["RMS_RA"] = (_finite(row["rms_ra_mas"]), "RA RMS of the fit (mas)")
     primary["RMS_DEC"] = (_finite(row["rms_dec_mas"]), "Dec RMS of the fit (mas)")
     primary["NMATCH"] = (int(row["nmatch"]), "matches with the reference catalog")
