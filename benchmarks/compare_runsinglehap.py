@@ -218,10 +218,26 @@ def run_ours(files, folder, cores=2, svm_pars=None, extra=(), align_pars=None):
                    log=Path(folder) / "snakemake.out")
     if run["returncode"] != 0:
         raise RuntimeError(f"snakemake failed, see {run['log']}")
+    run["largest_jobs"] = largest_jobs(folder)
     run["products"] = sorted(os.path.basename(p) for p in
                              glob.glob(str(Path(folder) / "results" / "svm" / "**" / "hst_*.fits"),
                                        recursive=True))
     return run
+
+
+def largest_jobs(folder, n=6):
+    """[(job log path, max_rss MB)] of the ``n`` jobs with the largest peak RSS, from the rules'
+    benchmark files (the job server writes the worker's peak plus its largest strip process's):
+    where a run's memory peak comes from."""
+    import csv
+
+    peaks = []
+    for path in Path(folder, "logs").rglob("*.benchmark.tsv"):
+        with open(path) as f:
+            rows = list(csv.DictReader(f, delimiter="\t"))
+        if rows and rows[-1].get("max_rss") not in (None, "NA", ""):
+            peaks.append((str(path.relative_to(Path(folder, "logs"))), round(float(rows[-1]["max_rss"]))))
+    return sorted(peaks, key=lambda p: -p[1])[:n]
 
 
 # ---- the data set --------------------------------------------------------------------------------
@@ -314,6 +330,7 @@ def main():
     print(f"without catalogs: wall {bare['wall']:.1f} s ({ratios['products_only_wall']:.2f}), PSS tree "
           f"{bare['pss_tree_mb']:.0f} MB ({ratios['products_only_pss_tree']:.2f}), largest process "
           f"{bare['rss_max_mb']:.0f} MB ({ratios['products_only_rss_max']:.2f})")
+    print("largest jobs (max_rss MB): " + ", ".join(f"{j.split('/')[1]} {mb}" for j, mb in ours["largest_jobs"]))
     print(f"DrizzlePac: exit status {dp['returncode']}, runsinglehap value {dp['return_value']}, "
           f"cut off {dp['cut_off']}\n  steps (start, s): {dp['steps']}\n  errors: {dp['errors']}")
     print(f"DrizzlePac fell back from sky matching at levels: {dp['sky_fallback_levels']}")

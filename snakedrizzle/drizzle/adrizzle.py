@@ -14,7 +14,7 @@ import numpy as np
 from drizzle.resample import Drizzle
 
 from snakedrizzle import wcs as W
-from snakedrizzle.drizzle.parallel import row_strips, run_strips, shared_array
+from snakedrizzle.drizzle.parallel import release, row_strips, run_strips, shared_array
 
 KERNELS = ("square", "point", "turbo", "gaussian", "lanczos3")
 
@@ -130,10 +130,11 @@ def drizzle(chips, frame, *, kernel="square", pixfrac=1.0, fillval=None, context
     margin = int(np.ceil(8.0 / min(ratios))) + 4 if chips else 4
     tiles = [[] if whole_chips else _tiles(c, frame, margin) for c in chips]
     strips = row_strips(ny, workers, min_rows=4 * margin)
-    fill = np.float32(np.nan if fillval is None or str(fillval).upper() in ("INDEF", "NAN") else float(fillval))
-    make = shared_array if len(strips) > 1 else (lambda shape, dtype: np.zeros(shape, dtype))
-    sci, wht = make((ny, nx), np.float32), make((ny, nx), np.float32)
-    ctx = make(((max(len(chips) - 1, 0)) // 32 + 1, ny, nx), np.int32) if context else None
+    n_planes = max(len(chips) - 1, 0) // 32 + 1 if context else 0
+    # The frame exists once: this process's drizzle output becomes the result, and each other
+    # process hands its strip back through shared memory of that strip's size.
+    handback = {strip: StripPlanes(strip[1] - strip[0], nx, n_planes) for strip in strips[1:]}
+    result = []
 
     def work(start, stop):
         out = Drizzle(kernel=kernel, fillval=None, out_img=np.zeros((ny, nx), np.float32),
@@ -145,13 +146,56 @@ def drizzle(chips, frame, *, kernel="square", pixfrac=1.0, fillval=None, context
                 continue
             mine = [t for t in tiles[k] if t[4] < stop and t[5] >= start]
             _add_tiles(out, k, chip, frame, ratio, pixfrac, stepsize, mine)
-        wht[start:stop] = out.out_wht[start:stop]
-        sci[start:stop] = np.where(wht[start:stop] == 0, fill, out.out_img[start:stop])
-        if context:
-            ctx[:, start:stop] = out.out_ctx[:, start:stop]
+        if (start, stop) in handback:
+            handback[(start, stop)].take_from(out, start)
+        else:
+            result.append(out)
 
     run_strips(strips, work)
-    return sci, wht, ctx
+    out = result[0]
+    for (start, stop), planes in handback.items():
+        planes.give_to(out, start)
+    fill = np.float32(np.nan if fillval is None or str(fillval).upper() in ("INDEF", "NAN") else float(fillval))
+    for r0 in range(0, ny, _CHUNK_ROWS):  # in bands: no frame-sized mask
+        rows = slice(r0, r0 + _CHUNK_ROWS)
+        np.copyto(out.out_img[rows], fill, where=out.out_wht[rows] == 0)
+    return out.out_img, out.out_wht, out.out_ctx if context else None
+
+
+_CHUNK_ROWS = 256  # rows copied (and released) at a time between a strip's process and the result
+
+
+class StripPlanes:
+    """Shared memory for one strip's rows of SCI, WHT and ``n_planes`` CTX planes, made before
+    the fork. The strip's process copies its rows in (releasing its own copy band by band, as it
+    exits right after); the calling process copies them into the result, releasing them likewise,
+    so the frame is held about once rather than twice."""
+
+    def __init__(self, n_rows, nx, n_planes):
+        self.n_rows = n_rows
+        self.sci = shared_array((n_rows, nx), np.float32)
+        self.wht = shared_array((n_rows, nx), np.float32)
+        self.ctx = shared_array((n_planes, n_rows, nx), np.int32) if n_planes else None
+
+    def _bands(self, out, start):
+        """(shared rows, the same rows of ``out``) for every band of the strip, plane by plane."""
+        for r0 in range(0, self.n_rows, _CHUNK_ROWS):
+            r1 = min(r0 + _CHUNK_ROWS, self.n_rows)
+            rows = slice(start + r0, start + r1)
+            yield self.sci[r0:r1], out.out_img[rows]
+            yield self.wht[r0:r1], out.out_wht[rows]
+            for p in range(0 if self.ctx is None else self.ctx.shape[0]):
+                yield self.ctx[p, r0:r1], out.out_ctx[p, rows]
+
+    def take_from(self, out, start):
+        for shared, rows in self._bands(out, start):
+            shared[...] = rows
+            release(rows)
+
+    def give_to(self, out, start):
+        for shared, rows in self._bands(out, start):
+            rows[...] = shared
+            release(shared)
 
 
 TILE = 256  # input pixels on a side of the tiles a chip is drizzled in

@@ -8,6 +8,7 @@ library calls) everything runs in the calling process.
 Fork is safe here because the stage runs in a single-threaded process (a job process or a child of
 the job server); library users calling with ``workers > 1`` from a threaded program should not.
 """
+import ctypes
 import mmap
 import os
 import sys
@@ -25,6 +26,27 @@ def shared_array(shape, dtype, fill=0):
     if fill != 0:
         arr.fill(fill)
     return arr
+
+
+_MADV_DONTNEED, _MADV_REMOVE = 4, 9  # Linux's madvise advice numbers
+
+
+def release(array):
+    """Give the memory of the whole pages under ``array`` (a C-contiguous view that is never read
+    again) back to the system: its values are gone. Shared memory is removed from the shared
+    object, private memory dropped. Best effort: where madvise is missing nothing happens."""
+    page = mmap.PAGESIZE
+    first = -(-array.ctypes.data // page) * page
+    last = (array.ctypes.data + array.nbytes) // page * page
+    if last <= first or not array.flags.c_contiguous:
+        return
+    try:
+        madvise = ctypes.CDLL(None, use_errno=True).madvise
+    except (OSError, AttributeError):
+        return
+    madvise.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    if madvise(first, last - first, _MADV_REMOVE) != 0:  # not shared memory: drop the pages
+        madvise(first, last - first, _MADV_DONTNEED)
 
 
 def row_strips(n_rows, workers, min_rows=64):

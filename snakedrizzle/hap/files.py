@@ -1,6 +1,7 @@
 """File-level SVM stages (the rules of ``rules/hap.smk`` call these): the visit meta-WCS file,
 the HAP product (an AstroDrizzle product with HAP's keywords) and the manifest. Inputs are only
 read; every output is written atomically."""
+import io
 import logging
 import os
 
@@ -95,12 +96,41 @@ def hap_product_stage(drizzle_file, exposures, out, level, sky=None, exposure_na
     FILENAME, DRIZPARS, PHOT* in (SCI,1)). ``exposure_names`` ({ipppssoo: exposure-product
     basename}): HDRTAB gets HAP's HAPEXPNAME column from it (left as it is without)."""
     headers = _exposure_headers(exposures)
-    # The pixels stay memory-mapped (the product of a visit's grid is hundreds of MB): the copy
-    # shares them with the open file and streams them out when written.
+    # The pixels stay memory-mapped (the product of a visit's grid is hundreds of MB): only the
+    # keywords read them, and the output gets their bytes copied file to file (not through a map).
     with fits.open(drizzle_file, memmap=True) as hdul:
         copy = fits.HDUList([_header_copy(hdu) for hdu in hdul])
         _add_keywords(copy, drizzle_file, exposures, headers, out, level, sky, exposure_names)
-        write_hdulist(copy, out)
+        copy.verify("silentfix")
+        with atomic_path(out) as tmp, open(tmp, "wb") as dst, open(drizzle_file, "rb") as src:
+            for new, old in zip(copy, hdul):
+                _write_hdu(new, old, src, dst)
+
+
+def _write_hdu(new, old, src, dst):
+    """``new`` as astropy writes it in an HDU list; an image HDU whose pixels are ``old``'s is its
+    header, then ``old``'s data bytes (with their padding) copied from ``src``."""
+    if isinstance(new, (fits.PrimaryHDU, fits.ImageHDU)) and new.header.get("NAXIS", 0) \
+            and new.data is old.data:
+        dst.write(new.header.tostring().encode("ascii"))
+        info = old.fileinfo()
+        src.seek(info["datLoc"])
+        left = info["datSpan"]
+        while left:
+            chunk = src.read(min(left, 1 << 24))
+            if not chunk:
+                raise InputError(src.name, "ends inside an image's pixels")
+            dst.write(chunk)
+            left -= len(chunk)
+        return
+    buffer = io.BytesIO()
+    new.writeto(buffer)  # an extension goes after a minimal primary HDU, which is left out
+    data = buffer.getvalue()
+    if not isinstance(new, fits.PrimaryHDU):
+        buffer.seek(0)
+        with fits.open(buffer) as written:
+            data = data[written[1].fileinfo()["hdrLoc"]:]
+    dst.write(data)
 
 
 def _header_copy(hdu):

@@ -45,7 +45,10 @@ ENV = "SNAKEDRIZZLE_JOBSERVER"
 DISABLE_ENV = "SNAKEDRIZZLE_NO_JOBSERVER"
 RUNS = os.path.join(".snakemake", "snakedrizzle-jobserver")
 PRELOAD = ("snakedrizzle.drizzle.files", "snakedrizzle.drizzle.files_cr", "snakedrizzle.drizzle.files_final",
-           "stwcs.distortion.utils", "stwcs.wcsutil", "snakedrizzle.workflow.jobs", "snakemake.script")
+           "stwcs.distortion.utils", "stwcs.wcsutil", "snakedrizzle.workflow.jobs", "snakemake.script",
+           # photutils and the catalog stack: ~1 s of imports in each of a visit's ~12 source-list
+           # and catalog jobs (SVM half-size ACS/WFC: 92 -> 64 CPU-s of jobs)
+           "snakedrizzle.hap.align.sources", "snakedrizzle.hap.catalogs.stages")
 _PR_SET_PDEATHSIG = 1
 _worker = False  # True in a worker process: the script is already where it should run
 

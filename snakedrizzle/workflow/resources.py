@@ -67,10 +67,13 @@ def _union_pixels(image_files):
 
 def final_drizzle_mem(plan):
     """resources: mem_mb of the final drizzle. The output frame's SCI, WHT and CTX planes exist
-    twice: the shared result, and the drizzle outputs of the ``threads`` processes (each touches
-    its strip of rows and a little more), plus each process's own working memory."""
+    about once: the drizzle output of the job's own process becomes the result, and every other
+    process hands its strip of rows back through shared memory of the strip's size, band by band
+    (adrizzle.StripPlanes). Half the planes more covers that hand-back as a sum of the
+    processes' peaks counts it (each process's peak, whenever it happened), plus each process's
+    own working memory."""
     def mem(wc, input, threads):
-        return int(threads * (PROCESS_MB + DRIZZLE_WORK_MB) + 2 * _final_planes_mb(plan, wc, input))
+        return int(threads * (PROCESS_MB + DRIZZLE_WORK_MB) + 1.5 * _final_planes_mb(plan, wc, input))
     return mem
 
 
