@@ -12,7 +12,7 @@ from astropy.table import MaskedColumn, Table
 from snakedrizzle.errors import InputError
 from snakedrizzle.hap.align import refcat as R
 from snakedrizzle.hap.align import stages, vizier
-from snakedrizzle.hap.align.sources import alignment_pars, source_pars
+from snakedrizzle.hap.align.pars import alignment_pars, source_pars
 from snakedrizzle.simulate import make_dataset
 from snakedrizzle.workflow.config import check_config
 from truth import write_gaia_like

@@ -19,7 +19,7 @@ from scipy.spatial import cKDTree
 from snakedrizzle.errors import InputError
 from snakedrizzle.hap.align import refcat as R
 from snakedrizzle.hap.align import stages
-from snakedrizzle.hap.align.sources import alignment_pars, source_pars
+from snakedrizzle.hap.align.pars import alignment_pars, source_pars
 from snakedrizzle.simulate import make_dataset
 from truth import write_gaia_like
 

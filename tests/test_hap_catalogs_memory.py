@@ -9,6 +9,7 @@ import tracemalloc
 import numpy as np
 import pytest
 from astropy.io import fits
+from photutils.segmentation import SegmentationImage, SourceCatalog
 from photutils.utils import calc_total_error
 from scipy import ndimage
 
@@ -16,7 +17,7 @@ from snakedrizzle.hap.catalogs import stages
 from snakedrizzle.hap.catalogs.background import background_subtracted, compute_background, constant_map
 from snakedrizzle.hap.catalogs.flags import _few_exposures, exposure_count
 from snakedrizzle.hap.catalogs.product import read_product
-from snakedrizzle.hap.catalogs.segment import convolved_image, total_error
+from snakedrizzle.hap.catalogs.segment import convolved_image, segment_flux_errors
 from test_hap_catalogs import FILTERS, PHOT, _image, _stars, write_visit
 
 
@@ -45,9 +46,15 @@ def test_blockwise_arithmetic_equals_the_whole_image_formulas():
     scratch = data.copy()
     assert background_subtracted(scratch, level, in_place=True) is not scratch  # float64 result: no in place
     image = np.nan_to_num(data - np.float32(0.3))
+    image[300:320, 100:130] += 5.0  # a bright source: its Poisson term dominates
+    labels = np.zeros(data.shape, np.int32)
+    labels[290:330, 90:140], labels[600:690, 10:290], labels[20:23, 5:9] = 3, 1, 7
+    segm = SegmentationImage(labels)
     for rms in (np.full(data.shape, 0.01, np.float32), constant_map(np.float32(0.01), data.shape)):
         for exptime in (800.0, 1e-12):
-            assert np.array_equal(total_error(image, rms, exptime), calc_total_error(image, rms, max(exptime, 1e-9)))
+            error = calc_total_error(image, rms, max(exptime, 1e-9))
+            expected = SourceCatalog(image, segm, error=error).segment_flux_err
+            assert np.allclose(segment_flux_errors(image, rms, exptime, segm), expected, rtol=1e-6, atol=0)
 
 
 def test_exposure_flags_equal_a_full_image_minimum_filter():

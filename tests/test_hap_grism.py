@@ -8,7 +8,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from snakedrizzle.hap.align import grism, stages
-from snakedrizzle.hap.align.sources import alignment_pars, source_pars
+from snakedrizzle.hap.align.pars import alignment_pars, source_pars
 from snakedrizzle.simulate import make_dataset
 from snakedrizzle.simulate.dataset import true_pixels
 from snakedrizzle.wcs import chip_wcs

@@ -381,11 +381,11 @@ class SvmAlignment:
     def pars(self, wc):
         """The detector's alignment parameters with the user's align_pars overrides."""
         from snakedrizzle.hap.align.overrides import alignment_overrides
-        from snakedrizzle.hap.align.sources import alignment_pars
+        from snakedrizzle.hap.align.pars import alignment_pars
 
         return alignment_pars(wc.detkey, alignment_overrides(self.svm.align_pars, wc.detkey))
 
     def source_pars(self, wc):
-        from snakedrizzle.hap.align.sources import source_pars
+        from snakedrizzle.hap.align.pars import source_pars
 
         return source_pars(self.pars(_Detkey(self.detector_of(wc))))

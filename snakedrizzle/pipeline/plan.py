@@ -236,13 +236,13 @@ class PipelinePlan:
 
     def align_pars(self):
         from snakedrizzle.hap.align.overrides import alignment_overrides
-        from snakedrizzle.hap.align.sources import alignment_pars
+        from snakedrizzle.hap.align.pars import alignment_pars
 
         key = self.detector_key()
         return alignment_pars(key, alignment_overrides(self.config.get("align_pars"), key))
 
     def source_pars(self):
-        from snakedrizzle.hap.align.sources import source_pars
+        from snakedrizzle.hap.align.pars import source_pars
 
         return source_pars(self.align_pars())
 

@@ -9,14 +9,14 @@ for one (the detector's entry wins)::
     acs_hrc:
       max_sources: 400
 
-Names are those of snakedrizzle.hap.align.sources (COMMON_PARS, DETECTOR_PARS); an unknown name,
+Names are those of snakedrizzle.hap.align.pars (COMMON_PARS, DETECTOR_PARS); an unknown name,
 scope or a value of the wrong type is an InputError naming the file and the entry. The values
 reach only the alignment rules' params, so changing one reruns the alignment and what follows.
 """
 import yaml
 
 from snakedrizzle.errors import InputError
-from snakedrizzle.hap.align.sources import COMMON_PARS, DETECTOR_PARS
+from snakedrizzle.hap.align.pars import COMMON_PARS, DETECTOR_PARS
 
 __all__ = ["alignment_overrides"]
 

@@ -1,5 +1,6 @@
 """Point sources: detection on the total image (SPEC-HAP H7.4) and aperture photometry on a
 filter image (H7.6)."""
+import contextlib
 import logging
 
 import numpy as np
@@ -8,7 +9,7 @@ from astropy.table import Table
 from photutils.aperture import ApertureStats, CircularAnnulus, CircularAperture, aperture_photometry
 from photutils.detection import DAOStarFinder
 
-from snakedrizzle.hap.catalogs.background import background_subtracted
+from snakedrizzle.hap.catalogs.background import ROW_BLOCK, background_subtracted
 from snakedrizzle.hap.catalogs.regions import whole_footprint
 
 __all__ = ["detect_point_sources", "aperture_photometry_table", "ab_mag"]
@@ -92,9 +93,33 @@ def aperture_photometry_table(data, positions, pscale, pars, photflam, photplam,
                "MagErrAp2", "MSkyAp2", "StdevAp2", "CI")
     if n == 0:
         return Table(names=columns, dtype=[float] * len(columns))
-    mask = ~np.isfinite(data)
-    # no bad pixel (a drizzled product has none): no mask and no cleaned copy, same sums
-    clean, mask = (np.where(mask, 0.0, data), mask) if mask.any() else (data, None)
+    with _zeroed_where_bad(data) as (clean, mask):
+        return _measured(clean, mask, positions, pscale, pars, photflam, photplam, exptime)
+
+
+@contextlib.contextmanager
+def _zeroed_where_bad(data):
+    """``(image with 0 where data is not finite, that mask or None)``. The zeros are written into
+    ``data`` itself and NaN put back on exit (a copy of a frame-sized image is what set a catalog
+    job's peak); a read-only ``data`` gets a copy."""
+    bad = np.empty(data.shape, bool)
+    for start in range(0, data.shape[0], ROW_BLOCK):  # no frame-sized temporary
+        rows = slice(start, start + ROW_BLOCK)
+        np.logical_not(np.isfinite(data[rows]), out=bad[rows])
+    if not bad.any():  # a product without bad pixels: no mask, same sums
+        yield data, None
+        return
+    if not data.flags.writeable:
+        yield np.where(bad, 0, data), bad
+        return
+    data[bad] = 0
+    try:
+        yield data, bad
+    finally:
+        data[bad] = np.nan  # a drizzled product's only non-finite value (its fill)
+
+
+def _measured(clean, mask, positions, pscale, pars, photflam, photplam, exptime):
     sky, sky_std, sky_n = _sky(clean, positions, pscale, pars, mask)
     table = Table()
     for k in (1, 2):

@@ -10,7 +10,7 @@ from astropy.io import fits
 from astropy.wcs import WCS
 
 from snakedrizzle.errors import InputError
-from snakedrizzle.hap.catalogs.background import compute_background
+from snakedrizzle.hap.catalogs.background import ROW_BLOCK, compute_background
 from snakedrizzle.hap.catalogs.flags import exposure_count
 
 __all__ = ["CatalogImage", "read_product", "native_array"]
@@ -45,11 +45,24 @@ class CatalogImage:
                                   exptime=self.exptime, readnoise=readnoise, sbc=self.detector == "sbc")
 
     def exposure_map(self):
-        """Exposures per pixel from CTX (read now if it was not), or None without CTX."""
-        ctx = self.ctx
-        if ctx is None:
-            ctx = read_product(self.path, arrays=("CTX",)).ctx
-        return exposure_count(ctx) if ctx is not None else None
+        """Exposures per pixel from CTX (read now, band by band, if it was not), or None
+        without CTX."""
+        if self.ctx is not None:
+            return exposure_count(self.ctx)
+        try:
+            with fits.open(self.path, memmap=False) as hdul:
+                if "CTX" not in hdul or not hdul["CTX"].shape:
+                    return None
+                ctx = hdul["CTX"]
+                count = np.zeros(ctx.shape[-2:], np.int16)
+                # bands of rows read from the file: the context array (4 bytes a pixel and a
+                # plane) is never held whole, nor mapped
+                for start in range(0, count.shape[0], ROW_BLOCK):
+                    rows = slice(start, start + ROW_BLOCK)
+                    count[rows] = exposure_count(ctx.section[..., rows, :])
+                return count
+        except OSError as exc:
+            raise InputError(self.path, f"cannot read the product's CTX ({exc})") from None
 
 
 def _filter_of(path):

@@ -65,16 +65,33 @@ def region_scale(pars, ndrizim):
     return scale
 
 
-def weight_regions(wht, footprint, scale, sensitivity=0.95, size=11):
+def _maximum_filter_in_place(image, size, band=512):
+    """``image[...] = ndimage.maximum_filter(image, size)``, the same values, band by band of
+    rows: each band is filtered with ``size // 2`` original rows either side (the ones above
+    kept from before the previous band was overwritten), so no second frame-sized image exists."""
+    half = int(size) // 2
+    above = image[:0].copy()
+    for r0 in range(0, image.shape[0], band):
+        r1 = min(r0 + band, image.shape[0])
+        block = np.concatenate([above, image[r0:r1 + half]])
+        filtered = ndimage.maximum_filter(block, size=int(size))
+        above = image[max(r1 - half, r0):r1].copy()
+        image[r0:r1] = filtered[len(block) - len(image[r0:r1 + half]):][:r1 - r0]
+    return image
+
+
+def weight_regions(wht, footprint, scale, sensitivity=0.95, size=11, in_place=False):
     """Regions of the ``footprint`` by relative weight (H7.3): the ``size`` x ``size`` maximum
     filter of ``wht`` over its maximum; starting at limit ``1/scale``, the unused pixels above the
     limit form a region if they are all that is left, or if both they and the rest hold more than
     ``1 - sensitivity`` of the footprint; the limit drops by ``scale`` each pass (to 0 when only
-    a sliver would be left)."""
+    a sliver would be left). ``in_place``: a float32 ``wht`` the caller needs no more becomes the
+    relative weight (one frame-sized image less)."""
     wht = np.asarray(wht, np.float32)
-    if not np.all(np.isfinite(wht)):
-        wht = np.where(np.isfinite(wht), wht, np.float32(0))
-    rel = ndimage.maximum_filter(wht, size=int(size))
+    if not (in_place and wht.flags.writeable):
+        wht = wht.copy()
+    np.nan_to_num(wht, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+    rel = _maximum_filter_in_place(wht, size)
     top = float(rel.max()) if rel.size else 0.0
     labels = np.zeros(wht.shape, np.uint8)
     if top <= 0:
@@ -84,8 +101,9 @@ def weight_regions(wht, footprint, scale, sensitivity=0.95, size=11):
     n_left = int(np.count_nonzero(left))
     sliver = (1 - float(sensitivity)) * n_left
     limit, count = 1 / scale, 0
+    candidate = np.empty(rel.shape, bool)
     while n_left:
-        candidate = rel > limit
+        np.greater(rel, limit, out=candidate)
         candidate &= left
         n = int(np.count_nonzero(candidate))
         if n and (n == n_left or (n > sliver and n_left - n > sliver)):
@@ -96,13 +114,25 @@ def weight_regions(wht, footprint, scale, sensitivity=0.95, size=11):
         elif n and n_left - n <= sliver:
             limit = 0.0  # the rest joins the next region
         limit /= scale
-    max_rel = np.asarray(ndimage.maximum(rel, labels, np.arange(1, count + 1)), float).reshape(count)
-    return WeightRegions(labels, max_rel)
+    return WeightRegions(labels, _largest_per_label(rel, labels, count))
 
 
-def product_regions(wht, footprint, header, pars):
+def _largest_per_label(values, labels, count, band=512):
+    """The largest of ``values`` over each label 1..``count``, band by band of rows (ndimage's
+    labelled maximum sorts the whole frame: 8 bytes a pixel)."""
+    largest = np.full(count, -np.inf)
+    for r0 in range(0, labels.shape[0], band):
+        rows = slice(r0, r0 + band)
+        for k in range(1, count + 1):
+            inside = labels[rows] == k
+            if inside.any():
+                largest[k - 1] = max(largest[k - 1], float(values[rows][inside].max()))
+    return largest
+
+
+def product_regions(wht, footprint, header, pars, in_place=False):
     """The weight regions of a total product whose ``header`` gives NDRIZIM (chips drizzled;
-    NUMEXP when it is missing)."""
+    NUMEXP when it is missing); ``in_place`` as for :func:`weight_regions`."""
     ndrizim = header.get("NDRIZIM", header.get("NUMEXP", 1)) or 1
     return weight_regions(wht, footprint, region_scale(pars, ndrizim), pars.get("sensitivity", 0.95),
-                          pars.get("region_size", 11))
+                          pars.get("region_size", 11), in_place=in_place)

@@ -27,7 +27,7 @@ from snakedrizzle.hap.catalogs.background import ROW_BLOCK, Background, backgrou
 from snakedrizzle.hap.catalogs.regions import whole_footprint
 
 __all__ = ["detection_kernel", "ricker_kernel", "convolved_image", "segmentation_quality", "load_segmentation",
-           "detection_catalog", "filter_catalog", "total_error", "segment_table", "segment_positions",
+           "detection_catalog", "filter_catalog", "segment_flux_errors", "segment_table", "segment_positions",
            "convolve_detection", "segment_total", "Segmentation", "KERNEL_SIZE", "GAUSSIAN", "RICKER"]
 
 log = logging.getLogger("snakedrizzle")
@@ -179,17 +179,22 @@ def segment_total(data, background, pscale, pars, regions=None):
     return found
 
 
-def total_error(image, rms, exptime):
-    """``photutils.utils.calc_total_error(image, rms, exptime)`` with the same rounding, made
-    block by block (photutils makes several full-image float64 temporaries)."""
+def segment_flux_errors(image, rms, exptime, segm):
+    """Error of each segment's flux (in ``segm.labels`` order): the root of the sum over its
+    pixels of ``calc_total_error(image, rms, exptime)`` squared, as photutils' ``segment_flux_err``,
+    accumulated band by band rather than from a frame-sized error image (one such image was a
+    sixth of a segment catalog job's peak)."""
     gain = max(float(exptime), 1e-9)
-    error = np.empty(image.shape, np.result_type(image, rms))
+    sums = np.zeros(int(segm.max_label) + 1, np.float64)
     for start in range(0, image.shape[0], ROW_BLOCK):
         rows = slice(start, start + ROW_BLOCK)
-        # as photutils: the image's dtype divided by a float64 gain, back to that dtype, clipped at 0
-        variance = np.true_divide(image[rows], gain, dtype=np.float64).astype(image.dtype)
-        error[rows] = np.sqrt(rms[rows] ** 2 + np.maximum(variance, 0))
-    return error
+        labels = segm.data[rows]
+        inside = labels > 0
+        # photutils' rounding: the image's dtype over a float64 gain, back to that dtype, clipped at 0
+        variance = np.true_divide(image[rows][inside], gain, dtype=np.float64).astype(image.dtype)
+        error = np.sqrt(np.asarray(rms[rows])[inside] ** 2 + np.maximum(variance, 0))
+        sums += np.bincount(labels[inside], weights=error.astype(np.float64) ** 2, minlength=sums.size)
+    return np.sqrt(sums[segm.labels])
 
 
 def detection_catalog(image, segm, convolved, wcs, pars, error=None, background=None):
@@ -206,15 +211,16 @@ def filter_catalog(image, segm, error, background, detection):
                          detection_catalog=detection)
 
 
-def segment_table(detection, measured, wcs):
+def segment_table(detection, measured, wcs, flux_errors):
     """Segment measurements of ``measured`` (a filter catalog, or ``detection`` itself) as a table
-    with H7.9's names, without the aperture photometry; RA/DEC from the total's ``wcs``."""
+    with H7.9's names, without the aperture photometry; RA/DEC from the total's ``wcs``;
+    ``flux_errors`` from :func:`segment_flux_errors`."""
     cat = measured
     quantity = lambda q: np.asarray(getattr(q, "value", q), float)  # noqa: E731
     table = segment_positions(detection, wcs, measured)
     table.update({
         "Bck": quantity(cat.background_centroid), "Area": quantity(cat.area), "FWHM": quantity(cat.fwhm),
-        "FluxSegment": quantity(cat.segment_flux), "FluxSegmentErr": quantity(cat.segment_flux_err),
+        "FluxSegment": quantity(cat.segment_flux), "FluxSegmentErr": np.asarray(flux_errors, float),
         "KronRadius": quantity(cat.kron_radius), "Xmin": cat.bbox_xmin, "Ymin": cat.bbox_ymin,
         "Xmax": cat.bbox_xmax, "Ymax": cat.bbox_ymax, "X2": quantity(cat.covariance_xx),
         "Y2": quantity(cat.covariance_yy), "XY": quantity(cat.covariance_xy),

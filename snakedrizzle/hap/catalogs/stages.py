@@ -22,7 +22,7 @@ from snakedrizzle.hap.catalogs.regions import product_regions
 from snakedrizzle.hap.catalogs.saturation import saturated_sources
 from snakedrizzle.hap.catalogs.segment import (convolve_detection, detection_catalog, filter_catalog,
                                                load_segmentation, segment_positions, segment_table,
-                                               segment_total, total_error)
+                                               segment_total, segment_flux_errors)
 from snakedrizzle.io import write_hdulist
 
 __all__ = ["catalog_stage", "point_sources_stage", "point_catalog_stage", "segment_map_stage", "segment_catalog_stage",
@@ -35,7 +35,7 @@ def point_sources_stage(total_file, out, pars):
     """Point sources of the total image: ``ID, X-Center, Y-Center, RA, DEC`` (0-based pixels)."""
     total = read_product(total_file, arrays=("SCI", "WHT"))
     background = total.background(pars)
-    regions = product_regions(total.wht, background.footprint, total.header, pars)
+    regions = product_regions(total.wht, background.footprint, total.header, pars, in_place=True)
     total.wht = None  # the background's footprint and the regions keep what the weights told
     found = detect_point_sources(total.data, background, total.pscale, pars, regions, in_place=True)
     ra, dec = total.wcs.all_pix2world(found["x"], found["y"], 0) if len(found) else ([], [])
@@ -93,7 +93,7 @@ def segment_map_stage(total_file, out, pars):
     settled on."""
     total = read_product(total_file, arrays=("SCI", "WHT"))
     background = total.background(pars)
-    regions = product_regions(total.wht, background.footprint, total.header, pars)
+    regions = product_regions(total.wht, background.footprint, total.header, pars, in_place=True)
     total.wht = None
     found = segment_total(total.data, background, total.pscale, pars, regions)
     total.data = None
@@ -136,24 +136,39 @@ def _stored_segmentation(path):
 
 
 def _detection(total, segm, background, convolved, pars, measured=False):
-    """The total's detection SourceCatalog. ``measured``: the total is itself measured, so it
-    keeps its raw SCI (for the aperture photometry) and gets its error and background."""
-    image = background_subtracted(total.data, background.level, in_place=not measured)
+    """The total's detection SourceCatalog, made on its SCI background-subtracted in place.
+    ``measured``: the total is itself measured, so its catalog gets the background."""
+    image = background_subtracted(total.data, background.level, in_place=True)
     if convolved is None:  # a segment map from before CONV was stored
         convolved = convolve_detection(image.astype(np.float32, copy=False), total.pscale, pars)
-    if not measured:  # positions, shapes and Kron radii need neither error nor background
-        return detection_catalog(image, segm, convolved, total.wcs, pars)
-    return detection_catalog(image, segm, convolved, total.wcs, pars,
-                             error=total_error(image, background.rms, total.exptime), background=background.level)
+    # positions, shapes and Kron radii need no background; the flux errors are summed apart
+    return detection_catalog(image, segm, convolved, total.wcs, pars, background=background.level if measured else None)
+
+
+def _segment_measurements(image, total_file, segm, total_background, background, convolved, pars):
+    """``(segment table, x, y)``: the total's segments measured on ``image`` (a filter product,
+    or the total itself) and the detection centroids. ``image.data`` is background-subtracted in
+    place: the caller reads the raw image again if it needs it."""
+    is_total = image.path == total_file
+    total = image if is_total else read_product(total_file, arrays=("SCI",))
+    detection = _detection(total, segm, total_background, convolved, pars, measured=is_total)
+    # every catalog's positions are the detection centroids (a filter catalog takes them over)
+    x, y = np.asarray(detection.x_centroid, float), np.asarray(detection.y_centroid, float)
+    measured, measured_image = detection, total.data
+    if not is_total:
+        measured_image = background_subtracted(image.data, background.level, in_place=True)
+        measured = filter_catalog(measured_image, segm, None, background.level, detection)
+    flux_errors = segment_flux_errors(measured_image, background.rms, image.exptime, segm)
+    return segment_table(detection, measured, total.wcs, flux_errors), x, y
 
 
 def segment_catalog_stage(product_file, total_file, segmap_file, out, pars, exposures=(), headerlets=()):
     """Filter (or total) segment catalog: the total's segments measured on ``product_file``;
-    ``exposures`` and ``headerlets`` as for :func:`point_catalog_stage`."""
-    is_total = product_file == total_file
+    ``exposures`` and ``headerlets`` as for :func:`point_catalog_stage`. The segment measurements
+    come first and their maps are dropped before the aperture photometry (lower peak)."""
     image = read_product(product_file, arrays=("SCI", "WHT"))
     # the filter's own background first, while nothing else is in memory (lower peak)
-    background = None if is_total else image.background(pars)
+    background = None if product_file == total_file else image.background(pars)
     image.wht = None
     segm, total_background, nsigma, convolved, warning = _stored_segmentation(segmap_file)
     if segm is None:
@@ -161,19 +176,12 @@ def segment_catalog_stage(product_file, total_file, segmap_file, out, pars, expo
         table.meta = C.catalog_metadata(image.header, "segment", pars, nsigma, 0, warning=warning)
         C.write_catalog(C.finish_table(table, C.SEGMENT_COLUMNS), out)
         return
-    background = background or total_background
-    total = image if is_total else read_product(total_file, arrays=("SCI",))
-    detection = _detection(total, segm, total_background, convolved, pars, measured=is_total)
-    del convolved, total_background  # a filter catalog needs the total's maps no more
-    # every catalog's positions are the detection centroids (a filter catalog takes them over)
-    x, y = np.asarray(detection.x_centroid, float), np.asarray(detection.y_centroid, float)
+    segments, x, y = _segment_measurements(image, total_file, segm, total_background, background or total_background,
+                                           convolved, pars)
+    del segm, convolved, total_background, background
+    image.data = None  # background-subtracted now: the photometry reads the raw image again
+    image.data = read_product(product_file, arrays=("SCI",)).data
     table, limits = _photometry_with_flags(image, x, y, pars, exposures, headerlets)
-    measured = detection
-    if not is_total:  # the raw filter image is no longer needed: subtract in place
-        filt = background_subtracted(image.data, background.level, in_place=True)
-        measured = filter_catalog(filt, segm, total_error(filt, background.rms, image.exptime), background.level,
-                                  detection)
-    segments = segment_table(detection, measured, total.wcs)
     for name in segments.colnames:
         table[name] = segments[name]
     table["MagSegment"] = ab_mag(segments["FluxSegment"], *image.photometry_keys)
