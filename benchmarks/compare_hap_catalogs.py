@@ -50,7 +50,7 @@ DEFAULT_VENV = "/work/venv-hap"
 CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens there: a network query fails at once
 NO_NETWORK = {"ASTROMETRIC_CATALOG_URL": CLOSED_PORT, "ASTROMETRY_SERVICE_URL": CLOSED_PORT,
               "GSSS_WEBSERVICES_URL": CLOSED_PORT, "ASTROMETRY_STEP_CONTROL": "off"}
-OUR_JOBS = ("svm_point_sources", "svm_segment_map", "svm_point_catalog", "svm_segment_catalog")
+OUR_JOBS = ("svm_detection", "svm_point_catalog", "svm_segment_catalog")
 
 
 # ---- the products -------------------------------------------------------------------------------
@@ -136,7 +136,7 @@ def our_job(job, product, folder):
     from astropy.io import fits
 
     from snakedrizzle.hap.catalogs.params import catalog_pars
-    from snakedrizzle.hap.catalogs.stages import catalog_stage, point_sources_stage, segment_map_stage
+    from snakedrizzle.hap.catalogs.stages import catalog_stage, detection_stage
 
     total, filters = visit_products(folder)
     header = fits.getheader(total, 0)
@@ -144,10 +144,8 @@ def our_job(job, product, folder):
     name = lambda path, suffix: path.rsplit("_dr", 1)[0] + suffix  # noqa: E731
     detection = {"point": name(total, "_point-sources.ecsv"), "segment": name(total, "_segment-map.fits")}
     start = time.perf_counter()
-    if job == "svm_point_sources":
-        point_sources_stage(total, detection["point"], pars)
-    elif job == "svm_segment_map":
-        segment_map_stage(total, detection["segment"], pars)
+    if job == "svm_detection":
+        detection_stage(total, detection["point"], detection["segment"], pars)
     else:
         kind = "point" if job == "svm_point_catalog" else "segment"
         inputs = {"detection": detection[kind], "total": total}
@@ -191,8 +189,8 @@ def run_ours(products, workdir):
     _copy_inputs(products, folder, exposures=False)
     total, filters = visit_products(folder)
     # in the DAG's order: detection on the total, then every filter catalog, then the totals'
-    plan = [("svm_point_sources", total), ("svm_segment_map", total)]
-    plan += [(job, product) for product in [*filters, total] for job in OUR_JOBS[2:]]
+    plan = [("svm_detection", total)]
+    plan += [(job, product) for product in [*filters, total] for job in OUR_JOBS[1:]]
     jobs = [_child(sys.executable, ["--side", "ours", "--job", job, "--product", product, "--folder", folder], folder)
             for job, product in plan]
     return {"wall": sum(j["wall"] for j in jobs), "wall_2_cores": two_core_wall(jobs),
@@ -201,17 +199,15 @@ def run_ours(products, workdir):
 
 def two_core_wall(jobs):
     """Wall time of ``jobs`` (in DAG order) on two cores, as Snakemake would start them: a job
-    starts once its detection job (filter catalogs) or its filter catalogs (total catalogs) are done."""
-    kind = lambda job: "point" if "point" in job["job"] else "segment"  # noqa: E731
+    starts once the detection job (filter catalogs) or its filter catalogs (total catalogs) are done."""
     done, free = {}, [0.0, 0.0]
     for i, job in enumerate(jobs):
-        if job["job"] in ("svm_point_sources", "svm_segment_map"):
+        if job["job"] == "svm_detection":
             ready = 0.0
         elif i == len(jobs) - 1 or job["product"] == jobs[-1]["product"]:  # a total catalog
             ready = max(t for j, t in done.items() if jobs[j]["job"] == job["job"] and jobs[j] is not job)
         else:
-            ready = max(t for j, t in done.items() if jobs[j]["job"] in ("svm_point_sources", "svm_segment_map")
-                        and kind(jobs[j]) == kind(job))
+            ready = max(t for j, t in done.items() if jobs[j]["job"] == "svm_detection")
         core = min(range(2), key=lambda c: free[c])
         free[core] = max(free[core], ready) + job["wall"]
         done[i] = free[core]

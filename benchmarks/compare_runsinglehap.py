@@ -184,7 +184,7 @@ def _step_starts(text, t0):
     return starts
 
 
-CATALOGS_LEFT_OUT = ("--omit-from", "svm_point_sources", "svm_segment_map")
+CATALOGS_LEFT_OUT = ("--omit-from", "svm_detection")
 
 
 def snakemake_cmd(work, poller, cores=2, svm_pars=None, extra=(), align_pars=None):

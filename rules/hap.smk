@@ -217,50 +217,29 @@ rule svm_align_headerlet:
 # filter catalogs. Only these rules read the catalog parameters.
 
 
-rule svm_point_sources:
+rule svm_detection:
     input:
         total=lambda wc: plan.svm.product(wc.total).file,
     output:
-        "results/svm/{name}/{total}_point-sources.ecsv",
+        point="results/svm/{name}/{total}_point-sources.ecsv",
+        segments="results/svm/{name}/{total}_segment-map.fits",
     params:
         pars=lambda wc: plan.svm.catalogs.pars(wc.total),
     wildcard_constraints:
         total=r"hst_[^/]+_total_[a-z0-9]+",
     threads: 1
     resources:
-        mem_mb=sdresources.mem_for(2, base=250),  # measured: 0.37 GB on the 6 Mpixel HRC total
-        runtime=sdresources.minutes_for(10),
+        # measured: 0.82 GB on the 28 Mpixel ACS/WFC total of benchmarks/compare_runsinglehap.py
+        mem_mb=sdresources.mem_for(2.5, base=250),
+        runtime=sdresources.minutes_for(30),
     log:
-        "logs/{name}/svm_point_sources/{total}.log",
+        "logs/{name}/svm_detection/{total}.log",
     benchmark:
-        "logs/{name}/svm_point_sources/{total}.benchmark.tsv"
+        "logs/{name}/svm_detection/{total}.benchmark.tsv"
     conda:
         "../envs/snakedrizzle.yaml"
     script:
-        "../scripts/svm_point_sources.py"
-
-
-rule svm_segment_map:
-    input:
-        total=lambda wc: plan.svm.product(wc.total).file,
-    output:
-        "results/svm/{name}/{total}_segment-map.fits",
-    params:
-        pars=lambda wc: plan.svm.catalogs.pars(wc.total),
-    wildcard_constraints:
-        total=r"hst_[^/]+_total_[a-z0-9]+",
-    threads: 1
-    resources:
-        mem_mb=sdresources.mem_for(2.5, base=250),  # measured: 0.37 GB on the 6 Mpixel HRC total
-        runtime=sdresources.minutes_for(20),
-    log:
-        "logs/{name}/svm_segment_map/{total}.log",
-    benchmark:
-        "logs/{name}/svm_segment_map/{total}.benchmark.tsv"
-    conda:
-        "../envs/snakedrizzle.yaml"
-    script:
-        "../scripts/svm_segment_map.py"
+        "../scripts/svm_detection.py"
 
 
 rule svm_point_catalog:

@@ -309,5 +309,18 @@ def test_hrc_catalog_parameter_reruns_only_catalogs(hrc_run, tmp_path):
            f"svm_catalog_pars={pars}"]
     out = subprocess.run(cmd, cwd=work, capture_output=True, text=True, check=True).stdout
     rules = set(re.findall(r"^(?:local)?rule (\w+):", out, re.M)) - {"all"}
-    assert rules == {"svm_point_sources", "svm_point_catalog", "svm_segment_map", "svm_segment_catalog",
-                     "svm_manifest"}
+    assert rules == {"svm_detection", "svm_point_catalog", "svm_segment_catalog", "svm_manifest"}
+
+
+def test_the_detection_job_gives_what_the_two_detection_stages_give(visit, tmp_path):
+    """The workflow's one detection job (background and weight regions made once) writes the
+    same point sources and segment map as the two stages apart."""
+    total = str(visit["root"] / f"{TOTAL}_drc.fits")
+    stages.detection_stage(total, tmp_path / "points.ecsv", tmp_path / "segments.fits", visit["pars"])
+    apart, together = (Table.read(p, format="ascii.ecsv") for p in (visit["root"] / "sources.ecsv",
+                                                                       tmp_path / "points.ecsv"))
+    assert len(together) > 50 and apart.colnames == together.colnames
+    assert all(np.array_equal(apart[c], together[c]) for c in apart.colnames)
+    with fits.open(visit["root"] / "segm.fits") as a, fits.open(tmp_path / "segments.fits") as b:
+        assert [h.name for h in a] == [h.name for h in b] and b["SEGM"].data.max() > 50
+        assert all(np.array_equal(x.data, y.data) for x, y in zip(a[1:], b[1:]))

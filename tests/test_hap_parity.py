@@ -53,7 +53,7 @@ def sides(tmp_path_factory):
     align = root / "align_pars.yaml"
     align.write_text("relative_fallback: false\n")
     ours = bench.run_ours(files, root / "ours", svm_pars=pars if dp["sky_fallback_levels"] else None,
-                          extra=("--omit-from", "svm_point_sources", "svm_segment_map"), align_pars=align)
+                          extra=("--omit-from", "svm_detection"), align_pars=align)
     ours_dir = next((root / "ours" / "results" / "svm").glob("*/"))
     record = {k: dp[k] for k in ("returncode", "return_value", "cut_off", "wall", "wall_to_products",
                                  "rss_tree_mb", "steps", "errors", "sky_fallback_levels", "products")}

@@ -152,11 +152,11 @@ def _add_keywords(copy, drizzle_file, exposures, headers, out, level, sky, expos
     sci, wht = copy["SCI"], copy["WHT"]
     frame = W.frame_from_header(sci.header)
     frame.pixel_shape = (sci.header["NAXIS1"], sci.header["NAXIS2"])
-    nchip = exptime = None
-    if level != "exposure":
-        nchip, exptime = _footprint(frame, exposures, headers)
-    cards = keywords.hap_keywords(level, frame, np.asarray(wht.data), headers, nchip=nchip,
-                                  exptime=exptime, product_name=name)
+    weights = np.asarray(wht.data)
+    # the footprint maps live only while their keywords are made
+    footprint = (keywords.footprint_keywords(*_footprint(frame, exposures, headers), weights)
+                 if level != "exposure" else None)
+    cards = keywords.hap_keywords(level, frame, weights, headers, footprint=footprint, product_name=name)
     primary = copy[0].header
     primary["ROOTNAME"] = (name.rsplit("_", 1)[0], "rootname of the product")
     primary["FILENAME"] = (name, "name of file")

@@ -114,16 +114,14 @@ def footprint_keywords(nchip, exptime, wht=None):
     covered = np.asarray(nchip) > 0
     if not covered.any():
         raise InputError("footprint", "no input chip overlaps the product grid")
-    cards = dict([
-        _card("NPIXFRAC", float(covered.sum() / covered.size)),
-        _card("MEANEXPT", float(np.mean(exptime[covered]))),
-        _card("MEDEXPT", float(np.median(exptime[covered]))),
-        _card("MEANNEXP", float(np.mean(nchip[covered]))),
-        _card("MEDNEXP", float(np.median(nchip[covered]))),
-    ])
-    if wht is not None:
-        weights = np.asarray(wht)[covered]
-        cards.update([_card("MEANWHT", float(np.mean(weights))), _card("MEDWHT", float(np.median(weights)))])
+    cards = dict([_card("NPIXFRAC", float(covered.sum() / covered.size))])
+    named = [("EXPT", exptime), ("NEXP", nchip)] + ([("WHT", wht)] if wht is not None else [])
+    for name, image in named:
+        values = np.asarray(image)[covered]  # one copy of the covered pixels at a time
+        mean = float(np.mean(values))
+        # the median may sort that copy in place: the same value, no second copy
+        cards.update([_card(f"MEAN{name}", mean), _card(f"MED{name}", float(np.median(values, overwrite_input=True)))])
+        del values
     return cards
 
 
@@ -219,12 +217,14 @@ def _iso(mjd):
 
 
 def hap_keywords(level, frame, wht, headers, *, nchip=None, exptime=None, product_name=None,
-                 drizpars=None):
+                 drizpars=None, footprint=None):
     """The HAP cards of one product. ``level``: exposure, filter, total or layer (MVM);
     ``headers``: one mapping per input exposure with ROOTNAME, EXPSTART, EXPEND, the filter
     keywords and the PHOT* keywords it has ((SCI,1) values first, see ``photometry_cards``);
-    ``nchip``/``exptime``: ``footprint_maps`` (filter, total and layer products);
-    ``product_name``: the product's file name (DRIZPARS defaults to ``<name>_trl.txt``)."""
+    ``nchip``/``exptime``: ``footprint_maps`` (filter, total and layer products), or
+    ``footprint``: the ``footprint_keywords`` made of them already (the maps can then be gone
+    before S_REGION's own frame-sized masks are made); ``product_name``: the product's file name
+    (DRIZPARS defaults to ``<name>_trl.txt``)."""
     if level not in HAPLEVEL:
         raise InputError(f"level={level!r}", f"must be one of {', '.join(HAPLEVEL)}")
     if not headers:
@@ -239,7 +239,9 @@ def hap_keywords(level, frame, wht, headers, *, nchip=None, exptime=None, produc
         _card("DATE-BEG", _iso(min(float(h["EXPSTART"]) for h in headers))),
         _card("DATE-END", _iso(max(float(h["EXPEND"]) for h in headers))),
     ])
-    if level != "exposure" and nchip is not None:
+    if level != "exposure" and footprint is not None:
+        primary.update(footprint)
+    elif level != "exposure" and nchip is not None:
         primary.update(footprint_keywords(nchip, exptime, wht))
     if drizpars is None and product_name:
         drizpars = trailer_filename(str(product_name).rsplit("_", 1)[0])

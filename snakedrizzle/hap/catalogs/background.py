@@ -81,14 +81,18 @@ def footprint_of(wht, erosion=10):
 def _pixel_noise(data, footprint):
     """Noise from neighbouring-pixel differences along rows (robust to sources and gradients):
     median |2x_i - x_{i-2} - x_{i+2}| scaled to a Gaussian sigma."""
-    kept = []
-    for start in range(0, data.shape[0], ROW_BLOCK):  # blocks of rows: no full-image temporaries
+    # blocks of rows (no full-image temporaries) into one array of the footprint's size, whose
+    # median may then sort it in place: one copy of the differences, not three
+    diffs = np.empty(int(np.count_nonzero(footprint[:, 2:-2])), np.result_type(data.dtype, np.float32))
+    n = 0
+    for start in range(0, data.shape[0], ROW_BLOCK):
         rows = slice(start, start + ROW_BLOCK)
         diff = np.abs(2 * data[rows, 2:-2] - data[rows, :-4] - data[rows, 4:])
         good = footprint[rows, 2:-2] & (data[rows, 2:-2] != 0) & np.isfinite(diff)
-        kept.append(diff[good])
-    diffs = np.concatenate(kept) if kept else np.zeros(0, np.float32)
-    return float(np.median(diffs) * _MAD_TO_SIGMA / np.sqrt(6)) if diffs.size else 0.0
+        kept = diff[good]
+        diffs[n:n + kept.size] = kept
+        n += kept.size
+    return float(np.median(diffs[:n], overwrite_input=True) * _MAD_TO_SIGMA / np.sqrt(6)) if n else 0.0
 
 
 def _clipped(data, footprint, pars):

@@ -1,8 +1,8 @@
 """File-level catalog stages (the rules of ``rules/hap.smk`` call these).
 
-Point: ``point_sources_stage`` (total image -> source positions), then ``point_catalog_stage``
-per filter and ``total_catalog_stage``. Segment: ``segment_map_stage`` (total image -> segments
-and its background), then ``segment_catalog_stage`` per filter and ``total_catalog_stage``.
+Detection (``detection_stage``, one job per total): ``segment_map_stage`` (total image -> segments
+and its background) and ``point_sources_stage`` (total image -> source positions). Then per filter
+``point_catalog_stage`` and ``segment_catalog_stage``, and ``total_catalog_stage``.
 Inputs are only read; every output is written atomically."""
 import logging
 import os
@@ -25,18 +25,36 @@ from snakedrizzle.hap.catalogs.segment import (convolve_detection, detection_cat
                                                segment_total, segment_flux_errors)
 from snakedrizzle.io import write_hdulist
 
-__all__ = ["catalog_stage", "point_sources_stage", "point_catalog_stage", "segment_map_stage", "segment_catalog_stage",
-           "total_catalog_stage"]
+__all__ = ["catalog_stage", "detection_stage", "point_sources_stage", "point_catalog_stage", "segment_map_stage",
+           "segment_catalog_stage", "total_catalog_stage"]
 
 log = logging.getLogger("snakedrizzle")
 
 
-def point_sources_stage(total_file, out, pars):
-    """Point sources of the total image: ``ID, X-Center, Y-Center, RA, DEC`` (0-based pixels)."""
+def _total_for_detection(total_file, pars):
+    """The total product's SCI with its background and weight regions (its WHT is used up)."""
     total = read_product(total_file, arrays=("SCI", "WHT"))
     background = total.background(pars)
     regions = product_regions(total.wht, background.footprint, total.header, pars, in_place=True)
     total.wht = None  # the background's footprint and the regions keep what the weights told
+    return total, background, regions
+
+
+def detection_stage(total_file, point_out, segmap_out, pars):
+    """:func:`segment_map_stage` and :func:`point_sources_stage` in one job: the total is read and
+    its background and regions made once, and the two largest catalog jobs never run side by
+    side. The segment map comes first: the point finder subtracts the background in place."""
+    total, background, regions = _total_for_detection(total_file, pars)
+    _write_segment_map(total, background, regions, segmap_out, pars)
+    _write_point_sources(total, background, regions, point_out, pars)
+
+
+def point_sources_stage(total_file, out, pars):
+    """Point sources of the total image: ``ID, X-Center, Y-Center, RA, DEC`` (0-based pixels)."""
+    _write_point_sources(*_total_for_detection(total_file, pars), out, pars)
+
+
+def _write_point_sources(total, background, regions, out, pars):
     found = detect_point_sources(total.data, background, total.pscale, pars, regions, in_place=True)
     ra, dec = total.wcs.all_pix2world(found["x"], found["y"], 0) if len(found) else ([], [])
     table = Table({"ID": found["ID"], "X-Center": found["x"], "Y-Center": found["y"], "RA": ra, "DEC": dec})
@@ -91,12 +109,12 @@ def segment_map_stage(total_file, out, pars):
     convolved detection image (CONV: the segment catalogs measure shapes on it, and need not
     convolve again) in one FITS file; the header says which kernel, round and threshold H7.5
     settled on."""
-    total = read_product(total_file, arrays=("SCI", "WHT"))
-    background = total.background(pars)
-    regions = product_regions(total.wht, background.footprint, total.header, pars, in_place=True)
-    total.wht = None
-    found = segment_total(total.data, background, total.pscale, pars, regions)
-    total.data = None
+    total, background, regions = _total_for_detection(total_file, pars)
+    _write_segment_map(total, background, regions, out, pars)
+
+
+def _write_segment_map(total, background, regions, out, pars):
+    found = segment_total(total.data, background, total.pscale, pars, regions)  # total.data is kept
     background, convolved = found.background, found.convolved
     labels = np.asarray(found.segm.data, np.int32) if found.segm is not None else np.zeros(convolved.shape, np.int32)
     primary = fits.PrimaryHDU()
