@@ -176,3 +176,18 @@ def test_one_filter_keeps_its_keywords_and_photometry(small, tmp_path, caplog):
     assert primary["FILTER1"] == "F606W" and "FILTERS" not in primary
     assert sci["PHOTFLAM"] == pytest.approx(7.73e-20)
     assert "filters combined" not in caplog.text
+
+
+def test_parameters_of_borrowed_intermediates_are_recorded_not_warned(caplog):
+    """A total's CR masks come from its filter products, made with their own parameters: the
+    difference is in HISTORY, marked, but only the product's own stages disagreeing is a warning."""
+    own = {"final_drizzle": {"resetbits": 0}, "prepare": {"resetbits": 0}}
+    rec = {**own, **provenance.borrowed({"driz_cr": {"resetbits": 4096}}, "hst_1_01_acs_wfc_f606w_j1")}
+    with caplog.at_level(logging.WARNING, logger="snakedrizzle"):
+        lines = provenance.history(rec)
+    assert not caplog.records
+    assert "param resetbits = 4096 (stage driz_cr (hst_1_01_acs_wfc_f606w_j1); DIFFERS)" in lines
+    own["prepare"]["resetbits"] = 4096
+    with caplog.at_level(logging.WARNING, logger="snakedrizzle"):
+        provenance.history({**own, **provenance.borrowed({"driz_cr": {"resetbits": 4096}}, "x")})
+    assert any("resetbits differs" in r.getMessage() for r in caplog.records)

@@ -110,6 +110,7 @@ def history(rec):
     all stages agree; one line per stage, marked DIFFERS, when they do not), then one line per
     stage that made the product."""
     lines, values = [], {}
+    borrowed_stages = {stage for stage in rec if stage.endswith(")") and " (" in stage}
     for stage in sorted(rec):
         for key, value in rec[stage].items():
             values.setdefault(key, []).append((stage, value))
@@ -122,8 +123,12 @@ def history(rec):
             lines.append(f"param {key} = {distinct[0]!r}")
             continue
         shown = [(stage, _show(value)) for stage, value in values[key]]
-        log.warning("parameter %s differs between the intermediates of this product: %s", key,
-                    "; ".join(f"{v} (stage {s})" for s, v in shown))
+        # intermediates borrowed from another product (a total's CR masks from its filter
+        # products) were made with that product's parameters by design: recorded, not warned
+        own = {repr(v) for s, v in values[key] if s not in borrowed_stages}
+        if len(own) > 1 or any(_differs(v) for s, v in values[key] if s not in borrowed_stages):
+            log.warning("parameter %s differs between the intermediates of this product: %s", key,
+                        "; ".join(f"{v} (stage {s})" for s, v in shown))
         lines += [f"param {key} = {v} (stage {s}; DIFFERS)" for s, v in shown]
     lines += [f"stage {stage}: {len(rec[stage])} parameters" for stage in sorted(rec)]
     return lines
