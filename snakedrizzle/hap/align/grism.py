@@ -12,11 +12,17 @@ headerlet is named like the direct ones (``<prior>-FIT_SVM_<catalog>``), so the 
 import logging
 
 import numpy as np
+from astropy.io import fits
+from astropy.table import Table
 from astropy.wcs import WCS
 
+from snakedrizzle.align.headerlet import build_headerlet, sci_extvers
+from snakedrizzle.hap.align.stages import exposure_epoch, fit_record, fitted_wcsname, solution_wcs
+from snakedrizzle.io.exposure import rootname_of
+from snakedrizzle.io.fitsio import write_hdulist
 from snakedrizzle.wcs import chip_wcs
 
-__all__ = ["SkyCorrection", "sky_correction", "corrected_wcs", "nearest_exposure"]
+__all__ = ["SkyCorrection", "sky_correction", "corrected_wcs", "nearest_exposure", "prior_chips", "grism_headerlet_stage"]
 
 log = logging.getLogger("snakedrizzle")
 
@@ -110,36 +116,20 @@ def prior_chips(path, extvers, headerlet=None):
 # ---- the stage ---------------------------------------------------------------------------------
 
 def _aligned_chips(prior, solutions, root):
-    """``prior`` chips with the CRVAL and CD the visit fit gave exposure ``root``."""
+    """``prior`` chips (full distortion) with the CRVAL and CD the visit fit gave ``root``."""
     out = {}
-    for row in solutions[np.asarray(solutions["rootname"]).astype(str) == root]:
-        w = prior[int(row["extver"])].deepcopy()
-        w.wcs.crval = [row["crval1"], row["crval2"]]
-        w.wcs.cd = [[row["cd1_1"], row["cd1_2"]], [row["cd2_1"], row["cd2_2"]]]
+    for v, fitted in solution_wcs(solutions, root).items():
+        w = prior[v].deepcopy()
+        w.wcs.crval, w.wcs.cd = fitted.wcs.crval, fitted.wcs.cd
         w.wcs.set()
-        out[int(row["extver"])] = w
+        out[v] = w
     return out
-
-
-def _renamed(direct_wcsname, grism_prior):
-    """The direct exposure's new WCSNAME with the grism's own prior part (before the first '-')."""
-    base = str(grism_prior or "").split("-")[0].strip()
-    suffix = str(direct_wcsname).split("-", 1)[1] if "-" in str(direct_wcsname) else str(direct_wcsname)
-    return f"{base}-{suffix}" if base else suffix
 
 
 def grism_headerlet_stage(exposure, direct_exposures, fit_table, wcs_table, out, catalog_name):
     """The headerlet of a grism/prism ``exposure``: the correction the visit fit made to the
     direct exposure nearest in time, applied to its own WCS; its a priori WCS (and the reason)
     when no direct exposure was aligned."""
-    from astropy.io import fits
-    from astropy.table import Table
-
-    from snakedrizzle.align.headerlet import build_headerlet, sci_extvers
-    from snakedrizzle.hap.align.stages import exposure_epoch
-    from snakedrizzle.io.exposure import rootname_of
-    from snakedrizzle.io.fitsio import write_hdulist
-
     root = rootname_of(exposure)[0]
     table = Table.read(fit_table, format="ascii.ecsv")
     aligned = {str(r["rootname"]): r for r in table if r["aligned"]}
@@ -161,9 +151,9 @@ def grism_headerlet_stage(exposure, direct_exposures, fit_table, wcs_table, out,
         chips = {v: corrected_wcs(w, correction) for v, w in prior_chips(exposure, extvers).items()}
         row = aligned[nearest]
         catalog_name = str(row["catalog"]) if "catalog" in table.colnames else catalog_name  # the one that won
-        name = _renamed(row["wcsname"], prior_name)
-        fit = {"status": "SUCCESS", "fitgeometry": "rscale", "nmatch": int(row["nmatch"]),
-               "rms_ra": float(row["rms_ra_mas"]) / 3.6e6, "rms_dec": float(row["rms_dec_mas"]) / 3.6e6}
+        # the name the direct exposure got, made from the grism's own prior WCSNAME
+        name = fitted_wcsname(row["method"], prior_name, catalog_name, "SVM")
+        fit = fit_record(row, "SUCCESS")
         log.info("%s: the visit fit of %s (nearest in time) applied, WCSNAME %s", exposure, nearest, name)
     hlet = build_headerlet(exposure, chips, name, fit, root, catalog=catalog_name,
                            meta={"hdrname": f"{root}_{name}",

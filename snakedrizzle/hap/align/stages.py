@@ -77,7 +77,7 @@ def _prior_wcsname(path, headerlet=None):
     return fits.getval(path, "WCSNAME", ("SCI", _extvers(path)[0]), default="")
 
 
-def _fitted_wcsname(method, prior, catalog_name, label):
+def fitted_wcsname(method, prior, catalog_name, label):
     """H6.7's name of a fit; a visit aligned only internally (no catalog) gets
     ``<prior>-<label>_RELATIVE``: not FIT_*, which archive tools read as absolute astrometry."""
     if method == RELATIVE_ONLY:
@@ -125,7 +125,7 @@ def fit_stage(exposures, source_files, refcat_file, out_table, out_wcs, pars, ca
     for path, fit, hlet in zip(exposures, found.fits, hlets):
         prior = _prior_wcsname(path, hlet)
         aligned = bool(fit.wcs)
-        name = _fitted_wcsname(found.method, prior, found.catalog, label) if aligned else prior
+        name = fitted_wcsname(found.method, prior, found.catalog, label) if aligned else prior
         why = fit.reason if found.method == RELATIVE_ONLY or not aligned else ""
         rows.append((fit.root, fit.epoch, found.method, found.catalog if aligned else "", fit.nmatch, fit.fit_rms,
                      fit.rms_ra, fit.rms_dec, fit.offset, fit.quality, fit.compromised, aligned, name,
@@ -145,7 +145,8 @@ def fit_stage(exposures, source_files, refcat_file, out_table, out_wcs, pars, ca
     _write_table(solutions, out_wcs)
 
 
-def _solution(solutions, root):
+def solution_wcs(solutions, root):
+    """{extver: WCS with the CRVAL and CD the fit gave exposure ``root``} from a fit's WCS table."""
     out = {}
     for row in solutions[np.asarray(solutions["rootname"]).astype(str) == root]:
         w = WCS(naxis=2)
@@ -153,6 +154,12 @@ def _solution(solutions, root):
         w.wcs.cd = [[row["cd1_1"], row["cd1_2"]], [row["cd2_1"], row["cd2_2"]]]
         out[int(row["extver"])] = w
     return out
+
+
+def fit_record(row, status):
+    """The fit numbers a headerlet records, from a row of the fit table."""
+    return {"status": status, "fitgeometry": "rscale", "nmatch": int(row["nmatch"]),
+            "rms_ra": float(row["rms_ra_mas"]) / 3.6e6, "rms_dec": float(row["rms_dec_mas"]) / 3.6e6}
 
 
 def fit_row(fit_table, exposure):
@@ -172,11 +179,8 @@ def headerlet_stage(exposure, fit_table, wcs_table, out, catalog_name):
     # the catalog the fit used (a catalog list: the one that won), else the one asked for
     catalog_name = str(row["catalog"]) if "catalog" in row.colnames and row["catalog"] else \
         str(table.meta.get("catalog") or catalog_name)
-    aligned = _solution(Table.read(wcs_table, format="ascii.ecsv"), root) if row["aligned"] else None
-    status = "SUCCESS" if aligned else f"FAILED: {row['reason']}"
-    fit = {"status": status, "fitgeometry": "rscale", "nmatch": int(row["nmatch"]),
-           "rms_ra": float(row["rms_ra_mas"]) / 3.6e6,
-           "rms_dec": float(row["rms_dec_mas"]) / 3.6e6}
+    aligned = solution_wcs(Table.read(wcs_table, format="ascii.ecsv"), root) if row["aligned"] else None
+    fit = fit_record(row, "SUCCESS" if aligned else f"FAILED: {row['reason']}")
     hlet = build_headerlet(exposure, aligned, str(row["wcsname"]), fit, root, catalog=catalog_name,
                            meta={"hdrname": f"{root}_{row['wcsname']}",
                                  "descrip": ("SVM: exposures aligned to each other, no catalog (snakedrizzle)"
